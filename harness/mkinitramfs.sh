@@ -1,0 +1,129 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# mkinitramfs.sh ARCH MODE OUT: make an uncompressed initramfs for one boot.
+#   MODE test   KVM selftests per harness/kvm-selftests.conf, our selftests
+#               and the demo, each as one plan entry
+#   MODE run    the demo only
+#   MODE bench  the benchmark programs (harness/bench/)
+# The plan is written to OUT.plan as well, for the parser and the reader.
+
+. "$(dirname "$0")/lib.sh"
+
+arch=$1 mode=$2 out=$3
+arch_setup "$arch"
+obj=$(obj_dir guestmem "$arch" "${FLAVOUR:-test}")
+sel=$BUILD/obj/selftests-$arch
+root=$(mktemp -d "$BUILD/initramfs.XXXXXX")
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root/bin" "$root/tests" "$root/lib/modules"
+
+# busybox: the host's for x86_64, Debian's arm64 package otherwise.
+case "$arch" in
+x86_64) bb=/bin/busybox ;;
+arm64) bb=$BUILD/busybox-arm64/bin/busybox ;;
+esac
+[ -x "$bb" ] || die "$bb missing: run 'make deps'"
+cp "$bb" "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+cp "$TOP/harness/init" "$root/init"
+chmod +x "$root/init"
+
+plan=$root/plan
+: > "$plan"
+DEFAULT_TIMEOUT=120
+
+# add NAME TIMEOUT REQUIRED BINARY [ARGS]: copy BINARY in, add a plan entry.
+add() {
+	local name=$1 tmo=$2 req=$3 bin=$4
+	shift 4
+	local dst=/tests/$name
+	mkdir -p "$root$(dirname "$dst")"
+	cp "$bin" "$root$dst"
+	${STRIP:-strip} "$root$dst" 2>/dev/null || true
+	printf '%s\t%s\t%s\t%s\n' "$name" "$tmo" "$req" "$dst${*:+ $*}" >> "$plan"
+}
+
+# conf_lookup ARCH TEST ACTION: print the argument of the first matching
+# line with that action ("" when it has none), fail when there is none.
+conf_lookup() {
+	local a t act arg
+	while read -r a t act arg; do
+		case "$a" in ''|'#'*) continue ;; esac
+		[ "$a" = "$1" ] || continue
+		# shellcheck disable=SC2254
+		case "$2" in $t) ;; *) continue ;; esac
+		case "$act" in
+		"$3"|"$3"=*) echo "${act#"$3"}" | sed 's/^=//'; return 0 ;;
+		esac
+	done < "$TOP/harness/kvm-selftests.conf"
+	return 1
+}
+
+case "$arch" in arm64) STRIP=aarch64-linux-gnu-strip ;; esac
+
+if [ "$mode" = test ]; then
+	[ -d "$sel/kvm" ] || die "KVM selftests not built for $arch"
+	for bin in $(cd "$sel/kvm" && find . -type f -perm -u+x ! -name '*.o' | sed 's|^\./||' | LC_ALL=C sort); do
+		conf_lookup "$arch" "$bin" exclude >/dev/null && continue
+		tmo=$(conf_lookup "$arch" "$bin" timeout || echo $DEFAULT_TIMEOUT)
+		req=optional
+		conf_lookup "$arch" "$bin" require >/dev/null && req=required
+		add "kvm/$bin" "$tmo" "$req" "$sel/kvm/$bin"
+	done
+	# Every "require" line must have found its test.
+	while read -r a t act _; do
+		case "$a" in ''|'#'*) continue ;; esac
+		[ "$a" = "$arch" ] && [ "$act" = require ] || continue
+		grep -q "^kvm/$t	" "$plan" || die "required KVM selftest $t was not built for $arch"
+	done < "$TOP/harness/kvm-selftests.conf"
+	if [ -d "$sel/guestmem" ]; then
+		for bin in $(cd "$sel/guestmem" && find . -type f -perm -u+x ! -name '*.o' | sed 's|^\./||' | LC_ALL=C sort); do
+			add "guestmem/$bin" $DEFAULT_TIMEOUT required "$sel/guestmem/$bin"
+		done
+	fi
+fi
+
+if [ "$mode" = test ] || [ "$mode" = run ]; then
+	if [ -x "$BUILD/obj/demo-$arch/gmem-demo" ]; then
+		add demo/gmem-demo 120 required "$BUILD/obj/demo-$arch/gmem-demo"
+	elif [ "$mode" = run ]; then
+		die "no demo for $arch"
+	fi
+fi
+
+if [ "$mode" = bench ]; then
+	for bin in "$BUILD/obj/bench-$arch"/*; do
+		[ -x "$bin" ] || continue
+		add "bench/$(basename "$bin")" 600 required "$bin"
+	done
+fi
+
+# KVM and any other modules, loaded by /init with dependencies first.
+if grep -q '^CONFIG_MODULES=y' "$obj/.config" && [ -f "$obj/modules.order" ]; then
+	declare -A loaded=()
+	load_after_deps() {
+		local ko=$1 dep
+		[ -z "${loaded[$ko]:-}" ] || return 0
+		loaded[$ko]=1
+		for dep in $(modinfo -F depends "$obj/${mods[$ko]}" | tr ',' ' '); do
+			[ -n "${mods[$dep.ko]:-}" ] || die "module $ko needs $dep, which is not built as a module"
+			load_after_deps "$dep.ko"
+		done
+		cp "$obj/${mods[$ko]}" "$root/lib/modules/"
+		basename "${mods[$ko]}" >> "$root/lib/modules/order"
+	}
+	declare -A mods=()
+	while read -r m; do
+		m=${m%.o}.ko
+		mods[$(basename "$m" | tr - _)]=$m
+	done < "$obj/modules.order"
+	# modinfo names dependencies with '_': key modules by that name.
+	for k in "${!mods[@]}"; do
+		load_after_deps "$k"
+	done
+fi
+
+cp "$plan" "$out.plan"
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) > "$out"
+log "initramfs $out: $(grep -c . "$plan") plan entries, $(du -h "$out" | cut -f1)"

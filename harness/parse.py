@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Judge one console log of a guestmem test boot.
+
+Reads the whole console log written by QEMU for one boot of harness/init
+and prints one line per result:
+
+    PASS|FAIL|SKIP  <label>  <name>  [detail]
+
+A result is a KUnit test case, an entry of the test plan, or a kernel
+problem found anywhere in the log: every "BUG:", "WARNING:", Oops, panic,
+lockdep, KASAN, UBSAN or stall report is a failure of its own, and so are
+a plan entry without a result and a log that lacks the end-of-plan marker
+(the kernel died or hung).  A skip never counts as a pass.
+
+With --counts FILE, appends "passed failed skipped" to FILE.
+Exit status: 0 when nothing failed, 1 otherwise.
+"""
+
+import argparse
+import re
+import sys
+
+MARK = "GUESTMEM-HARNESS: "
+
+# A kernel message: "[ seconds.micro] text", anywhere on a line, since a
+# printk can land in the middle of a line userspace is writing.
+KMSG = re.compile(r"\[\s*\d+\.\d+\]\s?(.*)")
+
+SPLATS = [
+    re.compile(p) for p in (
+        r"^BUG: ",
+        r"^WARNING: ",
+        r"^kernel BUG at ",
+        r"\bOops\b",
+        r"^Kernel panic",
+        r"^Unable to handle kernel",
+        r"^general protection fault",
+        r"^Internal error: ",
+        r"^UBSAN: ",
+        r"^KASAN: ",
+        r"^INFO: task .* blocked for more than",
+        r"^INFO: (possible|inconsistent|suspicious)",
+        r"INFO: rcu.*stall",
+        r"^rcu: .*stall",
+        r"^watchdog: BUG: soft lockup",
+        r"^DEBUG_LOCKS_WARN_ON",
+    )
+]
+
+RESULT = re.compile(r"^(?P<indent> *)(?P<not>not )?ok (?P<num>\d+)(?: -)? (?P<name>[^#]*?)\s*(?:#\s*(?P<directive>.*))?$")
+SUBTEST = re.compile(r"^(?P<indent> *)# Subtest: (?P<name>.*)$")
+
+
+class Results:
+    def __init__(self, label):
+        self.label = label
+        self.rows = []
+
+    def add(self, status, name, detail=""):
+        self.rows.append((status, name, detail))
+
+    def count(self, status):
+        return sum(1 for r in self.rows if r[0] == status)
+
+
+def kernel_problems(lines, res):
+    seen = set()
+    for line in lines:
+        m = KMSG.search(line)
+        if not m:
+            continue
+        msg = m.group(1).rstrip()
+        for pat in SPLATS:
+            if pat.search(msg):
+                # The same message appears on the console and again in
+                # the dmesg dump: report it once.
+                key = line[m.start():].strip()
+                if key not in seen:
+                    seen.add(key)
+                    res.add("FAIL", "kernel", msg)
+                break
+
+
+def block(lines, begin, end):
+    """Lines strictly between two markers; None when begin is absent."""
+    try:
+        start = lines.index(MARK + begin)
+    except ValueError:
+        return None
+    out = []
+    for line in lines[start + 1:]:
+        if line == MARK + end:
+            break
+        out.append(line)
+    return out
+
+
+def kunit_results(lines, res, expect_suites):
+    kblock = block(lines, "KUNIT BEGIN", "KUNIT END")
+    if kblock is None:
+        if expect_suites:
+            res.add("FAIL", "kunit", "no KUnit results (kernel died before userspace?)")
+        return
+    suites = set()
+    stack = []  # (indent, suite name)
+    for line in kblock:
+        m = SUBTEST.match(line)
+        if m:
+            stack.append((len(m.group("indent")), m.group("name").strip()))
+            continue
+        m = RESULT.match(line)
+        if not m:
+            continue
+        indent = len(m.group("indent"))
+        # Close subtests deeper than this result.
+        while stack and stack[-1][0] > indent:
+            stack.pop()
+        directive = (m.group("directive") or "").strip()
+        skipped = directive.upper().startswith("SKIP")
+        if not stack:
+            continue
+        depth = len(stack)
+        suite = stack[0][1]
+        if depth == 1:
+            # The suite's own line: its cases are already counted, but a
+            # suite that failed without any case result still fails.
+            suites.add(suite)
+            stack.pop()
+            continue
+        if depth == 2 and stack[-1][0] == indent:
+            # Closing line of a parameterised case: counted as one case.
+            name = stack.pop()[1]
+        elif depth == 1 + 1 and stack[-1][0] < indent:
+            continue
+        else:
+            name = m.group("name")
+            if depth > 2:
+                continue
+        full = "kunit/%s.%s" % (suite, name.strip())
+        if skipped:
+            res.add("SKIP", full, directive)
+        elif m.group("not"):
+            res.add("FAIL", full, directive)
+        else:
+            res.add("PASS", full)
+    for s in expect_suites:
+        if s not in suites:
+            res.add("FAIL", "kunit/" + s, "expected KUnit suite did not report")
+
+
+def plan_results(lines, res):
+    tblock = block(lines, "TAP BEGIN", "END OF PLAN")
+    if tblock is None:
+        res.add("FAIL", "plan", "test plan never started (kernel died before userspace?)")
+        return
+    planned = None
+    names = {}
+    got = set()
+    running = None
+    for line in tblock:
+        if planned is None:
+            m = re.match(r"^1\.\.(\d+)$", line)
+            if m:
+                planned = int(m.group(1))
+                continue
+        m = re.match(r"^# RUN (\S+)", line)
+        if m:
+            running = m.group(1)
+            names[len(names) + 1] = running
+            continue
+        m = RESULT.match(line)
+        if not m or m.group("indent"):
+            continue
+        num = int(m.group("num"))
+        name = m.group("name").strip()
+        directive = (m.group("directive") or "").strip()
+        got.add(num)
+        running = None
+        if m.group("not"):
+            res.add("FAIL", name, directive)
+        elif directive.upper().startswith("SKIP"):
+            res.add("SKIP", name, directive)
+        else:
+            res.add("PASS", name, directive)
+    if planned is None:
+        res.add("FAIL", "plan", "no TAP plan line")
+        return
+    for num in range(1, planned + 1):
+        if num not in got:
+            name = names.get(num, "test %d" % num)
+            why = "no result"
+            if name == running:
+                why = "no result: running when the log ended (hang or kernel death)"
+            res.add("FAIL", name, why)
+
+
+def judge(text, label, expect_suites):
+    lines = [l.rstrip("\r\n") for l in text.splitlines()]
+    res = Results(label)
+    if MARK.strip() + " BOOTED" not in text:
+        res.add("FAIL", "boot", "never reached userspace")
+    for line in lines:
+        if line.startswith(MARK + "MODULE FAILED"):
+            res.add("FAIL", "modules", line[len(MARK):])
+    kunit_results(lines, res, expect_suites)
+    plan_results(lines, res)
+    kernel_problems(lines, res)
+    if (MARK + "END OF PLAN") not in lines:
+        res.add("FAIL", "end-of-plan", "marker missing: the kernel died or hung before the plan ended")
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("log")
+    ap.add_argument("--label", default="")
+    ap.add_argument("--kunit-suite", action="append", default=[],
+                    help="a KUnit suite that must report (repeatable)")
+    ap.add_argument("--counts", help="append 'passed failed skipped' here")
+    ap.add_argument("--quiet", action="store_true", help="print failures only")
+    args = ap.parse_args()
+
+    with open(args.log, errors="replace") as f:
+        text = f.read()
+    res = judge(text, args.label, args.kunit_suite)
+    for status, name, detail in res.rows:
+        if args.quiet and status != "FAIL":
+            continue
+        print("%-4s  %s  %s%s" % (status, args.label, name,
+                                  ("  (" + detail + ")") if detail else ""))
+    p, f, s = res.count("PASS"), res.count("FAIL"), res.count("SKIP")
+    if args.counts:
+        with open(args.counts, "a") as c:
+            c.write("%d %d %d\n" % (p, f, s))
+    return 1 if f else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

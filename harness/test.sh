@@ -1,0 +1,76 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# test.sh [ARCH...]: the whole suite (default: x86_64 arm64).
+# Per architecture: build the test kernel and the selftests, boot the plan
+# under QEMU, judge the console log with harness/parse.py.  Before that,
+# the parser is tested against recorded logs.  Ends with one line
+# "N passed, N failed, N skipped" and exits non-zero on any failure.
+
+. "$(dirname "$0")/lib.sh"
+
+arches=${*:-x86_64 arm64}
+logs=$BUILD/logs
+counts=$BUILD/logs/counts
+mkdir -p "$logs"
+: > "$counts"
+t_start=$(now)
+phases=
+
+phase() {
+	local name=$1 t0 rc=0
+	shift
+	t0=$(now)
+	log "== $name"
+	"$@" || rc=$?
+	phases="$phases$(printf '%-28s %4ss' "$name" $(($(now) - t0)))\n"
+	return $rc
+}
+
+# Failures of the harness itself (a build that breaks, a missing tool)
+# count as failed tests, so the closing line never hides them.
+harness_fail() {
+	printf 'FAIL  %s  %s\n' "$1" "$2"
+	echo "0 1 0" >> "$counts"
+}
+
+phase "parser self-test" "$TOP/harness/test-parser.sh" --counts "$counts"
+
+for arch in $arches; do
+	if ! phase "$arch: kernel" "$TOP/harness/build-kernel.sh" guestmem "$arch" test >/dev/null; then
+		harness_fail "$arch" "kernel build failed"
+		continue
+	fi
+	if ! phase "$arch: selftests" "$TOP/harness/build-selftests.sh" "$arch"; then
+		harness_fail "$arch" "selftest build failed"
+		continue
+	fi
+	if ! phase "$arch: demo" "$TOP/harness/build-demo.sh" "$arch"; then
+		harness_fail "$arch" "demo build failed"
+		continue
+	fi
+	initrd=$BUILD/obj/initramfs-$arch-test.cpio
+	if ! phase "$arch: initramfs" "$TOP/harness/mkinitramfs.sh" "$arch" test "$initrd"; then
+		harness_fail "$arch" "initramfs failed"
+		continue
+	fi
+	arch_setup "$arch"
+	obj=$(obj_dir guestmem "$arch" test)
+	# QEMU's limit: every entry's timeout, capped so that a hung kernel
+	# cannot hold CI for long; what did not run then shows as failed.
+	budget=$(awk -F'\t' '{ s += $2 } END { print s + 120 }' "$initrd.plan")
+	cap=${BOOT_TIMEOUT_CAP:-1200}
+	[ "$budget" -le "$cap" ] || budget=$cap
+	phase "$arch: boot + tests" "$TOP/harness/run-qemu.sh" "$arch" "$obj/$KIMAGE" \
+		"$initrd" "$logs/$arch-test.log" "$budget"
+	suites=$(grep -v '^#' "$TOP/harness/kunit-suites" | sed 's/^/--kunit-suite /' | tr '\n' ' ')
+	# shellcheck disable=SC2086
+	python3 "$TOP/harness/parse.py" --label "$arch" --counts "$counts" $suites \
+		"$logs/$arch-test.log" || true
+	log "$arch console log: $logs/$arch-test.log"
+done
+
+printf '\nphase timings:\n%b%-28s %4ss\n\n' "$phases" total $(($(now) - t_start))
+read -r p f s < <(awk '{ p += $1; f += $2; s += $3 } END { print p+0, f+0, s+0 }' "$counts")
+echo "$p passed, $f failed, $s skipped"
+[ "$f" = 0 ]
