@@ -12,7 +12,7 @@
 
 arch=$1 mode=$2 out=$3
 arch_setup "$arch"
-obj=$(obj_dir guestmem "$arch" "${FLAVOUR:-test}")
+obj=$(obj_dir "${TREE:-guestmem}" "$arch" "${FLAVOUR:-test}")
 sel=$BUILD/obj/selftests-$arch
 root=$(mktemp -d "$BUILD/initramfs.XXXXXX")
 trap 'rm -rf "$root"' EXIT
@@ -31,7 +31,7 @@ chmod +x "$root/init"
 
 plan=$root/plan
 : > "$plan"
-DEFAULT_TIMEOUT=120
+DEFAULT_TIMEOUT=${TEST_TIMEOUT:-120}
 
 # add NAME TIMEOUT REQUIRED BINARY [ARGS]: copy BINARY in, add a plan entry.
 add() {

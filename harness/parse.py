@@ -102,48 +102,43 @@ def kunit_results(lines, res, expect_suites):
         if expect_suites:
             res.add("FAIL", "kunit", "no KUnit results (kernel died before userspace?)")
         return
+    # debugfs results of one suite: "    # Subtest: SUITE" and the case
+    # lines at indent 4 (parameterised cases nest deeper, under their
+    # case line), the suite's own line at indent 0.
     suites = set()
-    stack = []  # (indent, suite name)
+    suite = None
+    case_failed = False
     for line in kblock:
         m = SUBTEST.match(line)
-        if m:
-            stack.append((len(m.group("indent")), m.group("name").strip()))
+        if m and len(m.group("indent")) == 4:
+            if suite is not None:
+                res.add("FAIL", "kunit/" + suite, "suite ended without a result")
+            suite, case_failed = m.group("name").strip(), False
             continue
         m = RESULT.match(line)
         if not m:
             continue
         indent = len(m.group("indent"))
-        # Close subtests deeper than this result.
-        while stack and stack[-1][0] > indent:
-            stack.pop()
         directive = (m.group("directive") or "").strip()
         skipped = directive.upper().startswith("SKIP")
-        if not stack:
-            continue
-        depth = len(stack)
-        suite = stack[0][1]
-        if depth == 1:
-            # The suite's own line: its cases are already counted, but a
-            # suite that failed without any case result still fails.
-            suites.add(suite)
-            stack.pop()
-            continue
-        if depth == 2 and stack[-1][0] == indent:
-            # Closing line of a parameterised case: counted as one case.
-            name = stack.pop()[1]
-        elif depth == 1 + 1 and stack[-1][0] < indent:
-            continue
-        else:
-            name = m.group("name")
-            if depth > 2:
-                continue
-        full = "kunit/%s.%s" % (suite, name.strip())
-        if skipped:
-            res.add("SKIP", full, directive)
-        elif m.group("not"):
-            res.add("FAIL", full, directive)
-        else:
-            res.add("PASS", full)
+        if indent == 4 and suite is not None:
+            full = "kunit/%s.%s" % (suite, m.group("name").strip())
+            if skipped:
+                res.add("SKIP", full, directive)
+            elif m.group("not"):
+                res.add("FAIL", full, directive)
+                case_failed = True
+            else:
+                res.add("PASS", full)
+        elif indent == 0:
+            name = m.group("name").strip()
+            suites.add(name)
+            # A suite can fail without a failing case (its init failed).
+            if m.group("not") and not case_failed and not skipped:
+                res.add("FAIL", "kunit/" + name, directive or "suite failed")
+            suite = None
+    if suite is not None:
+        res.add("FAIL", "kunit/" + suite, "suite ended without a result")
     for s in expect_suites:
         if s not in suites:
             res.add("FAIL", "kunit/" + s, "expected KUnit suite did not report")
@@ -164,10 +159,13 @@ def plan_results(lines, res):
             if m:
                 planned = int(m.group(1))
                 continue
+        m = re.match(r"^# PLAN (\d+) (\S+)", line)
+        if m:
+            names[int(m.group(1))] = m.group(2)
+            continue
         m = re.match(r"^# RUN (\S+)", line)
         if m:
             running = m.group(1)
-            names[len(names) + 1] = running
             continue
         m = RESULT.match(line)
         if not m or m.group("indent"):
@@ -189,7 +187,7 @@ def plan_results(lines, res):
     for num in range(1, planned + 1):
         if num not in got:
             name = names.get(num, "test %d" % num)
-            why = "no result"
+            why = "no result: never ran"
             if name == running:
                 why = "no result: running when the log ended (hang or kernel death)"
             res.add("FAIL", name, why)

@@ -34,7 +34,8 @@ harness_fail() {
 	echo "0 1 0" >> "$counts"
 }
 
-phase "parser self-test" "$TOP/harness/test-parser.sh" --counts "$counts"
+phase "parser self-test" "$TOP/harness/test-parser.sh" "$counts" ||
+	harness_fail harness "parser self-test did not run"
 
 for arch in $arches; do
 	if ! phase "$arch: kernel" "$TOP/harness/build-kernel.sh" guestmem "$arch" test >/dev/null; then

@@ -1,0 +1,53 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# bench.sh: build the stock 6.12 kernel and ours with the same "bench"
+# configuration (no debug options), boot each with the same benchmark
+# plan (harness/bench/*.c) in this one invocation, and print every figure
+# with the ratio ours/stock.  Benchmarks are not tests: nothing here
+# passes or fails on a figure; a benchmark that does not run is an error.
+
+. "$(dirname "$0")/lib.sh"
+
+arch=x86_64
+arch_setup $arch
+logs=$BUILD/logs
+mkdir -p "$logs" "$BUILD/obj/bench-$arch"
+hdr=$BUILD/obj/headers-$arch-stock
+
+for tree in stock guestmem; do
+	"$TOP/harness/build-kernel.sh" $tree $arch bench >/dev/null
+done
+# The benchmarks use only uAPI that stock 6.12 has.
+kmake "$(obj_dir stock $arch bench)" "$(pristine_dir)" headers_install \
+	INSTALL_HDR_PATH="$hdr" >/dev/null
+for c in "$TOP"/harness/bench/*.c; do
+	gcc -static -O2 -Wall -Werror -isystem "$hdr/include" \
+		-o "$BUILD/obj/bench-$arch/$(basename "$c" .c)" "$c"
+done
+
+for tree in stock guestmem; do
+	initrd=$BUILD/obj/initramfs-$arch-bench-$tree.cpio
+	TREE=$tree FLAVOUR=bench "$TOP/harness/mkinitramfs.sh" $arch bench "$initrd"
+	log "booting $tree kernel with the benchmark plan"
+	"$TOP/harness/run-qemu.sh" $arch "$(obj_dir $tree $arch bench)/$KIMAGE" \
+		"$initrd" "$logs/$arch-bench-$tree.log" 1800
+	python3 "$TOP/harness/parse.py" --quiet --label "bench-$tree" \
+		"$logs/$arch-bench-$tree.log" ||
+		die "the benchmark plan failed on the $tree kernel (see $logs/$arch-bench-$tree.log)"
+done
+
+echo
+printf '%-36s %12s %12s %8s\n' benchmark stock ours ratio
+awk '
+	FNR == 1 { which++ }
+	$1 == "BENCH" { v[which, $2] = $3; unit[$2] = $4; if (which == 1) order[++n] = $2 }
+	END {
+		for (i = 1; i <= n; i++) {
+			k = order[i]
+			printf "%-36s %9.2f %-2s %9.2f %-2s %8.3f\n", k, v[1, k], unit[k],
+				v[2, k], unit[k], v[1, k] ? v[2, k] / v[1, k] : 0
+		}
+	}' <(sed -n 's/^ *\(BENCH .*\)/\1/p' "$logs/$arch-bench-stock.log") \
+	   <(sed -n 's/^ *\(BENCH .*\)/\1/p' "$logs/$arch-bench-guestmem.log")
+echo "(ratio = ours/stock, measured in this one run; lower is faster for ms)"
