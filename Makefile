@@ -23,7 +23,7 @@ kernel: tree
 run: tree
 	@$(H)/run.sh
 
-test: tree
+test:
 	@$(H)/test.sh $(TEST_ARCHES)
 
 check: tree

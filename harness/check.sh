@@ -34,7 +34,7 @@ gate() {
 
 # Our kernel files (overlay) and the upstream files our patches touch.
 ours=$(cat "$tree/.guestmem-overlay")
-patched=$(cd "$TOP/patches" && grep -v '^\s*\(#\|$\)' series |
+patched=$(cd "$TOP/patches" && grep -v '^\s*\(#\|$\|overlay\)' series |
 	while read -r p; do sed -n 's|^+++ b/||p' "$p"; done | sort -u)
 ours_c=$(printf '%s\n' $ours $patched | grep -E '\.c$' || true)
 # A finding "belongs to us" when it names one of our files.
@@ -62,8 +62,8 @@ do_checkpatch() {
 	for f in "$TOP"/harness/demo/*.c; do
 		$cp -f "$f" >> "$out/checkpatch.log" 2>&1 || rc=1
 	done
-	while read -r p; do
-		case "$p" in ''|'#'*) continue ;; esac
+	while read -r p _; do
+		case "$p" in ''|'#'*|overlay) continue ;; esac
 		(cd "$tree" && $cp "$TOP/patches/$p") >> "$out/checkpatch.log" 2>&1 || rc=1
 	done < "$TOP/patches/series"
 	[ $rc = 0 ] || grep -E '(ERROR|WARNING|CHECK)' "$out/checkpatch.log" | head -50

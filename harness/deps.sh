@@ -23,10 +23,13 @@ done
 updated=
 if [ -n "$missing" ]; then
 	log "installing:$missing"
-	$SUDO apt-get update -q >/dev/null
+	mkdir -p "$BUILD/logs"
+	aptlog=$BUILD/logs/apt.log
+	$SUDO apt-get update -q > "$aptlog" 2>&1 ||
+		{ tail -20 "$aptlog"; die "apt-get update failed"; }
 	updated=1
-	$SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null ||
-		die "apt-get install failed for:$missing"
+	$SUDO apt-get install -y -q --no-install-recommends $missing >> "$aptlog" 2>&1 ||
+		{ tail -20 "$aptlog"; die "apt-get install failed for:$missing"; }
 fi
 
 # The arm64 initramfs needs an arm64 busybox: Debian's busybox-static for

@@ -74,4 +74,4 @@ fi
 mv "$new_manifest" "$tree/.guestmem-overlay"
 
 kver=$(make -s -C "$tree" kernelversion)
-log "base: Debian linux-source-6.12 $ver (kernel $kver), $(grep -cv '^\s*\(#\|$\)' "$TOP/patches/series" || true) patches, $(wc -l < "$tree/.guestmem-overlay") overlay files"
+log "base: Debian linux-source-6.12 $ver (kernel $kver), $(grep -v '^\s*\(#\|$\|overlay\)' "$TOP/patches/series" | grep -c . || true) patches, $(wc -l < "$tree/.guestmem-overlay") overlay files"

@@ -34,6 +34,11 @@ harness_fail() {
 	echo "0 1 0" >> "$counts"
 }
 
+# Installing what is missing and laying out the tree are phases too, so a
+# cold run shows where its time went.
+phase "deps (apt-get)" "$TOP/harness/deps.sh" || die "could not install the packages"
+phase "source tree" "$TOP/harness/prepare-tree.sh" || die "could not prepare the kernel tree"
+
 phase "parser self-test" "$TOP/harness/test-parser.sh" "$counts" ||
 	harness_fail harness "parser self-test did not run"
 
