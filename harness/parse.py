@@ -11,7 +11,9 @@ A result is a KUnit test case, an entry of the test plan, or a kernel
 problem found anywhere in the log: every "BUG:", "WARNING:", Oops, panic,
 lockdep, KASAN, UBSAN or stall report is a failure of its own, and so are
 a plan entry without a result and a log that lacks the end-of-plan marker
-(the kernel died or hung).  A skip never counts as a pass.
+(the kernel died or hung).  The log may hold several boots, separated by
+host markers: after a hang, the next boot resumes the plan after the
+entry that hung, and the results of all boots are merged.  A skip never counts as a pass.
 
 With --counts FILE, appends "passed failed skipped" to FILE.
 Exit status: 0 when nothing failed, 1 otherwise.
@@ -22,6 +24,9 @@ import re
 import sys
 
 MARK = "GUESTMEM-HARNESS: "
+# Written by harness/test.sh (not the guest) between the console logs of
+# two boots, when a boot resumes the plan after a hang.
+HOST_MARK = "GUESTMEM-HARNESS-HOST: "
 
 # A kernel message: "[ seconds.micro] text", anywhere on a line, since a
 # printk can land in the middle of a line userspace is writing.
@@ -144,14 +149,20 @@ def kunit_results(lines, res, expect_suites):
             res.add("FAIL", "kunit/" + s, "expected KUnit suite did not report")
 
 
-def plan_results(lines, res):
+def plan_segment(lines):
+    """The plan results of one boot.
+
+    Returns (planned, names, results, running): results maps an entry's
+    number to (status, name, detail); running is the number of the entry
+    that had started but had no result when the log of this boot ended,
+    or None.  planned is None when the boot never started the plan.
+    """
     tblock = block(lines, "TAP BEGIN", "END OF PLAN")
     if tblock is None:
-        res.add("FAIL", "plan", "test plan never started (kernel died before userspace?)")
-        return
+        return None, {}, {}, None
     planned = None
     names = {}
-    got = set()
+    results = {}
     running = None
     for line in tblock:
         if planned is None:
@@ -163,9 +174,12 @@ def plan_results(lines, res):
         if m:
             names[int(m.group(1))] = m.group(2)
             continue
-        m = re.match(r"^# RUN (\S+)", line)
+        m = re.match(r"^# RUN (?:(\d+) )?(\S+)", line)
         if m:
-            running = m.group(1)
+            if m.group(1):
+                running = int(m.group(1))
+            else:
+                running = next((n for n, v in names.items() if v == m.group(2)), None)
             continue
         m = RESULT.match(line)
         if not m or m.group("indent"):
@@ -173,38 +187,76 @@ def plan_results(lines, res):
         num = int(m.group("num"))
         name = m.group("name").strip()
         directive = (m.group("directive") or "").strip()
-        got.add(num)
         running = None
         if m.group("not"):
-            res.add("FAIL", name, directive)
+            results[num] = ("FAIL", name, directive)
         elif directive.upper().startswith("SKIP"):
-            res.add("SKIP", name, directive)
+            results[num] = ("SKIP", name, directive)
         else:
-            res.add("PASS", name, directive)
-    if planned is None:
-        res.add("FAIL", "plan", "no TAP plan line")
+            results[num] = ("PASS", name, directive)
+    return planned, names, results, running
+
+
+def plan_results(segments, res):
+    """Merge the plan results of every boot: a boot after the first
+    resumes the plan after the entry that hung the one before it."""
+    planned = None
+    names = {}
+    results = {}
+    hung = set()
+    started = False
+    for lines in segments:
+        p, n, r, running = plan_segment(lines)
+        if p is None:
+            continue
+        started = True
+        planned = p
+        names.update(n)
+        results.update(r)
+        if running is not None:
+            hung.add(running)
+    if not started:
+        res.add("FAIL", "plan", "test plan never started (kernel died before userspace?)")
         return
     for num in range(1, planned + 1):
-        if num not in got:
-            name = names.get(num, "test %d" % num)
-            why = "no result: never ran"
-            if name == running:
-                why = "no result: running when the log ended (hang or kernel death)"
-            res.add("FAIL", name, why)
+        if num in results:
+            res.add(*results[num])
+            continue
+        name = names.get(num, "test %d" % num)
+        why = "no result: never ran"
+        if num in hung:
+            why = "no result: running when the guest hung or died"
+        res.add("FAIL", name, why)
+
+
+def segments_of(lines):
+    """Split a log at the host's markers between boots."""
+    segs = [[]]
+    for line in lines:
+        if line.startswith(HOST_MARK):
+            segs.append([])
+            continue
+        segs[-1].append(line)
+    return segs
 
 
 def judge(text, label, expect_suites):
     lines = [l.rstrip("\r\n") for l in text.splitlines()]
     res = Results(label)
-    if MARK.strip() + " BOOTED" not in text:
-        res.add("FAIL", "boot", "never reached userspace")
+    segs = segments_of(lines)
+    for i, seg in enumerate(segs):
+        if not any(l.startswith(MARK + "BOOTED") for l in seg):
+            res.add("FAIL", "boot", "boot %d never reached userspace" % (i + 1))
+    seen = set()
     for line in lines:
-        if line.startswith(MARK + "MODULE FAILED"):
+        if line.startswith(MARK + "MODULE FAILED") and line not in seen:
+            seen.add(line)
             res.add("FAIL", "modules", line[len(MARK):])
-    kunit_results(lines, res, expect_suites)
-    plan_results(lines, res)
+    # Every boot runs KUnit again; the first boot's results are judged.
+    kunit_results(segs[0], res, expect_suites)
+    plan_results(segs, res)
     kernel_problems(lines, res)
-    if (MARK + "END OF PLAN") not in lines:
+    if (MARK + "END OF PLAN") not in segs[-1]:
         res.add("FAIL", "end-of-plan", "marker missing: the kernel died or hung before the plan ended")
     return res
 

@@ -36,7 +36,7 @@ for logf in "$TOP"/harness/testdata/*.log; do
 		echo "PASS  harness  parser/$name"
 		p=$((p + 1))
 	else
-		printf '%s\n' "$out" | sed 's/^/    /'
+		printf '%s\n' "$out" | grep -v '^PASS' | sed 's/^/    /'
 		echo "FAIL  harness  parser/$name"
 		f=$((f + 1))
 	fi
