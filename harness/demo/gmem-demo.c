@@ -39,24 +39,24 @@
  *   read_word:    load DS:0, report it, hlt
  */
 asm(".pushsection .rodata\n"
-    ".globl guest_code, guest_code_end, guest_read_word\n"
-    "guest_code:\n"
-    ".code16\n"
-    "	mov $0x1000, %ax\n"
-    "	mov %ax, %ds\n"
-    "	movl $0xc0ffee42, 0\n"
-    "	movl 0, %eax\n"
-    "	out %eax, $0x10\n"
-    "	hlt\n"
-    "guest_read_word:\n"
-    "	mov $0x1000, %ax\n"
-    "	mov %ax, %ds\n"
-    "	movl 0, %eax\n"
-    "	out %eax, $0x10\n"
-    "	hlt\n"
-    ".code64\n"
-    "guest_code_end:\n"
-    ".popsection\n");
+	".globl guest_code, guest_code_end, guest_read_word\n"
+	"guest_code:\n"
+	".code16\n"
+	"	mov $0x1000, %ax\n"
+	"	mov %ax, %ds\n"
+	"	movl $0xc0ffee42, 0\n"
+	"	movl 0, %eax\n"
+	"	out %eax, $0x10\n"
+	"	hlt\n"
+	"guest_read_word:\n"
+	"	mov $0x1000, %ax\n"
+	"	mov %ax, %ds\n"
+	"	movl 0, %eax\n"
+	"	out %eax, $0x10\n"
+	"	hlt\n"
+	".code64\n"
+	"guest_code_end:\n"
+	".popsection\n");
 extern const char guest_code[], guest_code_end[], guest_read_word[];
 
 static int failures;
@@ -172,7 +172,7 @@ int main(void)
 	vm = ioctl(kvm, KVM_CREATE_VM, KVM_X86_SW_PROTECTED_VM);
 	if (vm < 0)
 		die("KVM_CREATE_VM");
-	say("created a software-protected VM (it has private memory, like SEV-SNP/TDX, without the hardware)");
+	say("created a software-protected VM (private memory as in SEV-SNP/TDX, no such hardware)");
 
 	code = mmap(NULL, CODE_SIZE, PROT_READ | PROT_WRITE,
 		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -185,7 +185,8 @@ int main(void)
 	gfd = ioctl(vm, KVM_CREATE_GUEST_MEMFD, &gmem);
 	if (gfd < 0)
 		die("KVM_CREATE_GUEST_MEMFD");
-	say("created a %d KiB guest_memfd: the file that holds the guest's private memory", PRIV_SIZE >> 10);
+	say("created a %d KiB guest_memfd: the file that holds the guest's private memory",
+	    PRIV_SIZE >> 10);
 
 	memset(&slot, 0, sizeof(slot));
 	slot.slot = 0;
@@ -220,25 +221,29 @@ int main(void)
 	check(word == SECRET, "the guest did not read back its secret");
 
 	memcpy(&buf, shared_view, 4);
-	say("the VMM's own (shared) view of the same guest address holds 0x%08x: the secret is not there", buf);
+	say("the VMM's (shared) view of that guest address holds 0x%08x: the secret is not there",
+	    buf);
 	check(buf == 0, "the VMM's shared view changed");
 
 	check(pread(gfd, &buf, 4, 0) < 0, "read() of the guest_memfd succeeded");
 	say("read() of the guest_memfd is refused (%s)", strerror(errno));
 	p = mmap(NULL, PRIV_SIZE, PROT_READ, MAP_SHARED, gfd, 0);
 	check(p == MAP_FAILED, "mmap() of the guest_memfd succeeded");
-	say("mmap() of the guest_memfd is refused (%s): the host cannot touch private memory", strerror(errno));
+	say("mmap() of the guest_memfd is refused (%s): the host cannot touch private memory",
+	    strerror(errno));
 
 	buf = SHARED_WORD;
 	memcpy(shared_view, &buf, 4);
 	set_private(0);
 	word = run_guest(guest_read_word);
-	say("after the VMM converted the range to SHARED, the guest reads the VMM's word 0x%08x", word);
+	say("after the VMM converted the range to SHARED, the guest reads the VMM's word 0x%08x",
+	    word);
 	check(word == SHARED_WORD, "the guest did not see the shared word");
 
 	set_private(1);
 	word = run_guest(guest_read_word);
-	say("after converting back to PRIVATE, the guest reads 0x%08x from its guest_memfd again", word);
+	say("after converting back to PRIVATE, the guest reads 0x%08x from its guest_memfd again",
+	    word);
 	check(word == SECRET, "the private contents were lost");
 
 	close(vcpu);
