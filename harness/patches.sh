@@ -28,7 +28,9 @@ if ! g rev-parse -q --verify refs/tags/base >/dev/null 2>&1; then
 	cp -a "$pristine" "$repo"
 	rm -f "$repo/.extracted"
 	g init -q
-	g add -A
+	# Debian's top-level .gitignore ignores "/*" (everything not under
+	# debian/): add with -f, here and below.
+	g add -A -f
 	g commit -q -m "Debian linux-source-6.12 $ver"
 	g tag base
 fi
@@ -51,7 +53,7 @@ while read -r kind rest; do
 			(cd "$TOP" && find "$p" -type f) >> "$covered"
 			(cd "$TOP" && find "$p" -type f | rsync -rl --files-from=- . "$repo/")
 		done
-		g add -A
+		g add -A -f
 		g commit -q -s -F "$msg" || die "overlay group $1 changed nothing"
 	else
 		g am -q --whitespace=nowarn "$TOP/patches/$kind" ||
