@@ -34,8 +34,8 @@ gate() {
 
 # Our kernel files (overlay) and the upstream files our patches touch.
 ours=$(cat "$tree/.guestmem-overlay")
-patched=$(cd "$TOP/patches" && grep -v '^\s*\(#\|$\|overlay\)' series |
-	while read -r p; do sed -n 's|^+++ b/||p' "$p"; done | sort -u)
+patched=$(for p in $(series_patches); do
+	sed -n 's|^+++ b/||p' "$TOP/patches/$p"; done | sort -u)
 ours_c=$(printf '%s\n' $ours $patched | grep -E '\.c$' || true)
 # A finding "belongs to us" when it names one of our files.
 filter_ours() {
@@ -50,6 +50,12 @@ filter_ours() {
 do_checkpatch() {
 	local rc=0 f dict
 	dict=$(dpkg -L codespell 2>/dev/null | grep '/dictionary\.txt$' | head -1)
+	# codespell's generic dictionary "corrects" a few kernel
+	# identifiers (iput -> input); harness/codespell-kernel-words
+	# lists them, and only them, one per line.
+	awk -F'->' 'NR == FNR { skip[$1]; next } !($1 in skip)' \
+		"$TOP/harness/codespell-kernel-words" "$dict" > "$out/codespell-dictionary.txt"
+	dict=$out/codespell-dictionary.txt
 	: > "$out/checkpatch.log"
 	local cp="$tree/scripts/checkpatch.pl --strict --codespell --codespellfile=$dict --no-tree --show-types --terse"
 	for f in $ours; do
@@ -64,10 +70,9 @@ do_checkpatch() {
 	for f in "$TOP"/harness/demo/*.c; do
 		$cp --ignore PREFER_KERNEL_TYPES,AVOID_EXTERNS -f "$f" >> "$out/checkpatch.log" 2>&1 || rc=1
 	done
-	while read -r p _; do
-		case "$p" in ''|'#'*|overlay) continue ;; esac
+	for p in $(series_patches); do
 		(cd "$tree" && $cp "$TOP/patches/$p") >> "$out/checkpatch.log" 2>&1 || rc=1
-	done < "$TOP/patches/series"
+	done
 	[ $rc = 0 ] || grep -E '(ERROR|WARNING|CHECK)' "$out/checkpatch.log" | head -50
 	return $rc
 }

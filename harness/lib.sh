@@ -83,5 +83,13 @@ kmake() {
 
 now() { date +%s; }
 
+# The patch files of patches/series, in order: "NAME.patch" lines and the
+# patch of "squash NAME.patch" lines (see patches/series).
+series_patches() {
+	awk '$1 == "squash" { print $2; next }
+	     $1 ~ /^#/ || $1 == "overlay" || NF == 0 { next }
+	     { print $1 }' "$TOP/patches/series"
+}
+
 # The scripts pick their own -j and variables; nothing from an outer make.
 unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES

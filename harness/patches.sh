@@ -55,6 +55,15 @@ while read -r kind rest; do
 		done
 		g add -A -f
 		g commit -q -s -F "$msg" || die "overlay group $1 changed nothing"
+	elif [ "$kind" = squash ]; then
+		# Folded into the commit before: a change to upstream
+		# files that the overlay files of that commit need.
+		[ "$(g rev-list --count base..HEAD)" != 0 ] ||
+			die "patches/series: squash $rest has no commit to fold into"
+		g apply --whitespace=nowarn "$TOP/patches/$rest" ||
+			die "patches/$rest does not apply"
+		g add -A -f
+		g commit -q --amend --no-edit
 	else
 		g am -q --whitespace=nowarn "$TOP/patches/$kind" ||
 			{ g am --abort; die "patches/$kind does not apply with git am"; }

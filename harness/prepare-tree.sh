@@ -35,8 +35,7 @@ if [ "$(cat "$tree/.guestmem-series" 2>/dev/null)" != "$series_id" ]; then
 	rm -rf "$tree"
 	cp -a "$pristine" "$tree"
 	rm -f "$tree/.extracted"
-	while read -r p _; do
-		case "$p" in ''|'#'*|overlay) continue ;; esac
+	for p in $(series_patches); do
 		[ -f "$TOP/patches/$p" ] || die "patches/series names $p, which does not exist"
 		if ! patch -d "$tree" -p1 --fuzz=0 --no-backup-if-mismatch -s -f \
 			< "$TOP/patches/$p"; then
@@ -44,7 +43,7 @@ if [ "$(cat "$tree/.guestmem-series" 2>/dev/null)" != "$series_id" ]; then
 			die "patches/$p does not apply with fuzz 0 to Debian linux-source-6.12 $ver; refresh it"
 		fi
 		log "applied patches/$p"
-	done < "$TOP/patches/series"
+	done
 	rm -f "$tree/.guestmem-overlay"
 	echo "$series_id" > "$tree/.guestmem-series"
 fi
@@ -74,4 +73,4 @@ fi
 mv "$new_manifest" "$tree/.guestmem-overlay"
 
 kver=$(make -s -C "$tree" kernelversion)
-log "base: Debian linux-source-6.12 $ver (kernel $kver), $(grep -v '^\s*\(#\|$\|overlay\)' "$TOP/patches/series" | grep -c . || true) patches, $(wc -l < "$tree/.guestmem-overlay") overlay files"
+log "base: Debian linux-source-6.12 $ver (kernel $kver), $(series_patches | grep -c . || true) patches, $(wc -l < "$tree/.guestmem-overlay") overlay files"
