@@ -1,0 +1,669 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * guestmem: guest memory owned by mm, for every hypervisor backend.
+ *
+ * Each guestmem file has an inode of its own on an internal pseudo
+ * filesystem; struct guestmem is embedded in that inode, so the library's
+ * per-file state lives exactly as long as the file's memory.  The memory is
+ * page cache of the inode: unevictable, unmovable, never written back.
+ *
+ * Lifetimes: the struct file holds the inode (through its dentry) and so
+ * does every binding (a reference taken by guestmem_bind() and dropped by
+ * guestmem_unbind()).  Closing the file detaches the bindings and returns
+ * the owner's private data through ->release(); the memory is freed, and
+ * ->free_folio() called for each folio, when the last of the file and the
+ * bindings is gone.
+ *
+ * Locking: the mapping's invalidate_lock protects the list of bindings and
+ * serialises everything that removes folios (exclusive: punch hole, bind,
+ * unbind, release) against what adds them (shared: fallocate).  It is the
+ * outermost guestmem lock; callbacks run under it.  Folio state is
+ * protected by the folio lock.  See Documentation/mm/guestmem.rst.
+ */
+
+#define pr_fmt(fmt) "guestmem: " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <linux/guestmem.h>
+#include <linux/highmem.h>
+#include <linux/module.h>
+#include <linux/overflow.h>
+#include <linux/mount.h>
+#include <linux/pagemap.h>
+#include <linux/pseudo_fs.h>
+#include <linux/slab.h>
+#include <kunit/static_stub.h>
+#include <kunit/visibility.h>
+
+#include "guestmem.h"
+
+/* Not a user-visible filesystem: no magic of uapi/linux/magic.h needed. */
+#define GUESTMEM_MAGIC	0x67756d6d	/* "gumm" */
+
+/**
+ * struct guestmem - one guestmem file
+ * @ops: Callbacks of the backend that created the file (the owner).
+ * @priv: The owner's data, given back by ->release().
+ * @bindings: Attached struct guestmem_binding, in bind order.  Protected
+ *	by the invalidate_lock of @vfs_inode's mapping.
+ * @vfs_inode: The inode of the file.
+ */
+struct guestmem {
+	const struct guestmem_ops *ops;
+	void *priv;
+	struct list_head bindings;
+	struct inode vfs_inode;
+};
+
+static struct vfsmount *guestmem_mnt __ro_after_init;
+static struct kmem_cache *guestmem_inode_cachep __ro_after_init;
+static const struct file_operations guestmem_fops;
+
+static inline struct guestmem *GUESTMEM_I(struct inode *inode)
+{
+	return container_of(inode, struct guestmem, vfs_inode);
+}
+
+static inline struct address_space *gm_mapping(struct guestmem *gm)
+{
+	return gm->vfs_inode.i_mapping;
+}
+
+/*
+ * Invalidation: every attached binding that overlaps [start, end) gets
+ * ->invalidate_begin() before the folios change, ->invalidate_end()
+ * afterwards, both in list order and clipped to the binding.
+ */
+static void guestmem_invalidate_begin(struct guestmem *gm, pgoff_t start,
+				      pgoff_t end)
+{
+	struct guestmem_binding *b;
+
+	lockdep_assert_held(&gm_mapping(gm)->invalidate_lock);
+
+	list_for_each_entry(b, &gm->bindings, entry) {
+		pgoff_t s = max(start, b->start), e = min(end, b->end);
+
+		if (s < e && b->ops->invalidate_begin)
+			b->ops->invalidate_begin(b, s, e);
+	}
+}
+
+static void guestmem_invalidate_end(struct guestmem *gm, pgoff_t start,
+				    pgoff_t end)
+{
+	struct guestmem_binding *b;
+
+	lockdep_assert_held(&gm_mapping(gm)->invalidate_lock);
+
+	list_for_each_entry(b, &gm->bindings, entry) {
+		pgoff_t s = max(start, b->start), e = min(end, b->end);
+
+		if (s < e && b->ops->invalidate_end)
+			b->ops->invalidate_end(b, s, e);
+	}
+}
+
+/*
+ * Find or allocate the folio at @index, locked.  The one per-folio word the
+ * library uses is folio->private, which points back to the file: without
+ * PG_private nothing else in mm reads it, and ->free_folio(), which gets no
+ * mapping, needs it to find the owner.
+ */
+VISIBLE_IF_KUNIT struct folio *guestmem_grab_folio(struct guestmem *gm,
+						   pgoff_t index)
+{
+	struct folio *folio;
+
+	KUNIT_STATIC_STUB_REDIRECT(guestmem_grab_folio, gm, index);
+
+	folio = filemap_grab_folio(gm_mapping(gm), index);
+	if (!IS_ERR(folio) && !folio->private)
+		folio->private = gm;
+	return folio;
+}
+EXPORT_SYMBOL_IF_KUNIT(guestmem_grab_folio);
+
+static long guestmem_allocate(struct guestmem *gm, loff_t offset, loff_t len)
+{
+	struct address_space *mapping = gm_mapping(gm);
+	pgoff_t index = offset >> PAGE_SHIFT;
+	pgoff_t end = (offset + len) >> PAGE_SHIFT;
+	long ret = 0;
+
+	/* The size of a guestmem file is fixed at creation. */
+	if (offset + len > i_size_read(&gm->vfs_inode))
+		return -EINVAL;
+
+	filemap_invalidate_lock_shared(mapping);
+	while (index < end) {
+		struct folio *folio;
+
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+
+		folio = guestmem_grab_folio(gm, index);
+		if (IS_ERR(folio)) {
+			ret = PTR_ERR(folio);
+			break;
+		}
+		index = folio_next_index(folio);
+		folio_unlock(folio);
+		folio_put(folio);
+		cond_resched();
+	}
+	filemap_invalidate_unlock_shared(mapping);
+
+	return ret;
+}
+
+static long guestmem_punch_hole(struct guestmem *gm, loff_t offset, loff_t len)
+{
+	struct address_space *mapping = gm_mapping(gm);
+	pgoff_t start = offset >> PAGE_SHIFT;
+	pgoff_t end = (offset + len) >> PAGE_SHIFT;
+
+	filemap_invalidate_lock(mapping);
+	guestmem_invalidate_begin(gm, start, end);
+	truncate_inode_pages_range(mapping, offset, offset + len - 1);
+	guestmem_invalidate_end(gm, start, end);
+	filemap_invalidate_unlock(mapping);
+
+	return 0;
+}
+
+static long guestmem_fallocate(struct file *file, int mode, loff_t offset,
+			       loff_t len)
+{
+	struct guestmem *gm = GUESTMEM_I(file_inode(file));
+	long ret;
+
+	if (!(mode & FALLOC_FL_KEEP_SIZE))
+		return -EOPNOTSUPP;
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
+		return -EOPNOTSUPP;
+	if (!PAGE_ALIGNED(offset) || !PAGE_ALIGNED(len))
+		return -EINVAL;
+
+	if (mode & FALLOC_FL_PUNCH_HOLE)
+		ret = guestmem_punch_hole(gm, offset, len);
+	else
+		ret = guestmem_allocate(gm, offset, len);
+
+	if (!ret)
+		file_modified(file);
+	return ret;
+}
+
+/*
+ * The last reference to the file is gone: detach every binding (the
+ * backend objects may outlive the file), after a whole-range invalidation,
+ * and hand the owner's data back.  The memory stays until the bindings are
+ * removed, since each holds the inode.
+ */
+static int guestmem_release(struct inode *inode, struct file *file)
+{
+	struct guestmem *gm = GUESTMEM_I(inode);
+	struct address_space *mapping = inode->i_mapping;
+	struct guestmem_binding *b, *tmp;
+
+	filemap_invalidate_lock(mapping);
+	/*
+	 * Detached first: a guestmem_get_folio() that still sees the binding
+	 * attached started before the invalidation below, which the backend
+	 * orders against its own mappings (KVM: mmu_invalidate_seq).
+	 */
+	list_for_each_entry(b, &gm->bindings, entry)
+		WRITE_ONCE(b->detached, true);
+	guestmem_invalidate_begin(gm, 0, ULONG_MAX);
+	guestmem_invalidate_end(gm, 0, ULONG_MAX);
+	list_for_each_entry_safe(b, tmp, &gm->bindings, entry)
+		list_del_init(&b->entry);
+	filemap_invalidate_unlock(mapping);
+
+	if (gm->ops->release)
+		gm->ops->release(gm->priv);
+	return 0;
+}
+
+static const struct file_operations guestmem_fops = {
+	.open		= generic_file_open,
+	.release	= guestmem_release,
+	.fallocate	= guestmem_fallocate,
+};
+
+static int guestmem_migrate_folio(struct address_space *mapping,
+				  struct folio *dst, struct folio *src,
+				  enum migrate_mode mode)
+{
+	/* Guest memory is unmovable; the mapping says so already. */
+	return -EBUSY;
+}
+
+static int guestmem_error_remove_folio(struct address_space *mapping,
+				       struct folio *folio)
+{
+	struct guestmem *gm = GUESTMEM_I(mapping->host);
+	pgoff_t start = folio->index;
+	pgoff_t end = start + folio_nr_pages(folio);
+
+	/*
+	 * The folio stays in the file: what to do about the error is the
+	 * backend's and userspace's decision.  Unmapping it from the guest
+	 * makes the next access find it poisoned (guestmem_get_folio()
+	 * returns -EHWPOISON).
+	 */
+	filemap_invalidate_lock_shared(mapping);
+	guestmem_invalidate_begin(gm, start, end);
+	guestmem_invalidate_end(gm, start, end);
+	filemap_invalidate_unlock_shared(mapping);
+
+	return MF_DELAYED;
+}
+
+static void guestmem_free_folio(struct folio *folio)
+{
+	struct guestmem *gm = folio->private;
+
+	folio->private = NULL;
+	if (gm && gm->ops->free_folio)
+		gm->ops->free_folio(folio);
+}
+
+static const struct address_space_operations guestmem_aops = {
+	.dirty_folio		= noop_dirty_folio,
+	.migrate_folio		= guestmem_migrate_folio,
+	.error_remove_folio	= guestmem_error_remove_folio,
+	.free_folio		= guestmem_free_folio,
+};
+
+static int guestmem_getattr(struct mnt_idmap *idmap, const struct path *path,
+			    struct kstat *stat, u32 request_mask,
+			    unsigned int query_flags)
+{
+	generic_fillattr(idmap, request_mask, d_inode(path->dentry), stat);
+	return 0;
+}
+
+static int guestmem_setattr(struct mnt_idmap *idmap, struct dentry *dentry,
+			    struct iattr *attr)
+{
+	/* Neither the size nor anything else of a guestmem file changes. */
+	return -EINVAL;
+}
+
+static const struct inode_operations guestmem_iops = {
+	.getattr	= guestmem_getattr,
+	.setattr	= guestmem_setattr,
+};
+
+/**
+ * guestmem_file_create - create a guestmem file
+ * @name: Name of the file, as /proc/PID/fd shows it.
+ * @size: Size in bytes: positive, page aligned, fixed for the file's life.
+ * @flags: Library flags for the file; none is defined yet and must be 0.
+ * @ops: Callbacks of the owner (->release, ->free_folio).
+ * @priv: Owner's data, given back by @ops->release.
+ *
+ * Creates a file whose memory the library owns: fallocate() allocates
+ * (%FALLOC_FL_KEEP_SIZE) and frees (%FALLOC_FL_PUNCH_HOLE) it, read, write
+ * and mmap are refused, the size cannot change.  The file holds a
+ * reference on @ops->owner until its memory is freed.
+ *
+ * Context: Process context, may sleep.
+ * Return: The new file, to be installed in a file descriptor by the
+ * caller, or ERR_PTR(-EINVAL) for a bad size or flag, ERR_PTR(-ENOMEM),
+ * or another error of the file allocation.
+ */
+struct file *guestmem_file_create(const char *name, loff_t size,
+				  unsigned long flags,
+				  const struct guestmem_ops *ops, void *priv)
+{
+	struct guestmem *gm;
+	struct inode *inode;
+	struct file *file;
+
+	if (flags || size <= 0 || !PAGE_ALIGNED(size))
+		return ERR_PTR(-EINVAL);
+
+	inode = anon_inode_make_secure_inode(guestmem_mnt->mnt_sb, name, NULL);
+	if (IS_ERR(inode))
+		return ERR_CAST(inode);
+
+	gm = GUESTMEM_I(inode);
+	__module_get(ops->owner);
+	gm->ops = ops;
+	gm->priv = priv;
+
+	inode->i_op = &guestmem_iops;
+	inode->i_mapping->a_ops = &guestmem_aops;
+	inode->i_mode |= S_IFREG;
+	inode->i_size = size;
+	mapping_set_gfp_mask(inode->i_mapping, GFP_HIGHUSER);
+	mapping_set_unevictable(inode->i_mapping);
+	mapping_set_inaccessible(inode->i_mapping);
+
+	file = alloc_file_pseudo(inode, guestmem_mnt, name, O_RDWR,
+				 &guestmem_fops);
+	if (IS_ERR(file)) {
+		iput(inode);
+		return file;
+	}
+	file->f_flags |= O_LARGEFILE;
+	return file;
+}
+EXPORT_SYMBOL_GPL(guestmem_file_create);
+
+/**
+ * guestmem_file_priv - the owner's data of a guestmem file
+ * @file: Any file.
+ * @ops: The owner's callbacks.
+ *
+ * Lets a backend recognise its own files, for example when userspace
+ * names one by file descriptor.
+ *
+ * Context: Any context; the caller holds a reference to @file.
+ * Return: The @priv given to guestmem_file_create() if @file is a guestmem
+ * file created with @ops, NULL otherwise.
+ */
+void *guestmem_file_priv(struct file *file, const struct guestmem_ops *ops)
+{
+	struct guestmem *gm;
+
+	if (file->f_op != &guestmem_fops)
+		return NULL;
+	gm = GUESTMEM_I(file_inode(file));
+	return gm->ops == ops ? gm->priv : NULL;
+}
+EXPORT_SYMBOL_GPL(guestmem_file_priv);
+
+/**
+ * guestmem_bind - bind a range of a guestmem file to a backend object
+ * @file: A guestmem file.
+ * @binding: The binding, embedded in the backend's object; unused before.
+ * @ops: Callbacks for this binding (->prepare_folio, ->invalidate_*).
+ * @start: First page of the range.
+ * @nr: Number of pages.
+ * @flags: %GUESTMEM_BIND_EXCLUSIVE refuses a range that overlaps another
+ *	binding with the same @ops.
+ *
+ * From now until guestmem_unbind(), @binding gets @ops->invalidate_begin
+ * and @ops->invalidate_end around every change to the folios of its range,
+ * and guestmem_get_folio() may be called on it.  The binding keeps the
+ * file's memory (not the file) alive.
+ *
+ * Context: Process context, may sleep; takes the file's invalidate lock.
+ * Return: 0 on success; -EINVAL if @file is not a guestmem file, @nr is 0
+ * or the range goes past the end of the file; -EEXIST if an exclusive
+ * binding would overlap another.
+ */
+int guestmem_bind(struct file *file, struct guestmem_binding *binding,
+		  const struct guestmem_ops *ops, pgoff_t start, pgoff_t nr,
+		  unsigned int flags)
+{
+	struct guestmem_binding *b;
+	struct address_space *mapping;
+	struct guestmem *gm;
+	pgoff_t end;
+	int ret = 0;
+
+	if (file->f_op != &guestmem_fops || !nr ||
+	    check_add_overflow(start, nr, &end))
+		return -EINVAL;
+	gm = GUESTMEM_I(file_inode(file));
+	mapping = gm_mapping(gm);
+	if (end > i_size_read(&gm->vfs_inode) >> PAGE_SHIFT)
+		return -EINVAL;
+
+	filemap_invalidate_lock(mapping);
+	if (flags & GUESTMEM_BIND_EXCLUSIVE) {
+		list_for_each_entry(b, &gm->bindings, entry) {
+			if (b->ops == ops && b->start < end && start < b->end) {
+				ret = -EEXIST;
+				goto out;
+			}
+		}
+	}
+	ihold(&gm->vfs_inode);
+	binding->gm = gm;
+	binding->ops = ops;
+	binding->start = start;
+	binding->end = end;
+	binding->detached = false;
+	list_add_tail(&binding->entry, &gm->bindings);
+out:
+	filemap_invalidate_unlock(mapping);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(guestmem_bind);
+
+/**
+ * guestmem_unbind - remove a binding made by guestmem_bind()
+ * @binding: The binding.
+ *
+ * After this returns no callback runs for @binding and it may be freed.
+ * Works whether or not the file was closed first.  The caller must have
+ * stopped using folios it got through @binding.  Dropping the binding's
+ * reference may free the file's memory, calling the owner's ->free_folio.
+ *
+ * Context: Process context, may sleep; takes the file's invalidate lock.
+ */
+void guestmem_unbind(struct guestmem_binding *binding)
+{
+	struct guestmem *gm = binding->gm;
+	struct address_space *mapping = gm_mapping(gm);
+
+	filemap_invalidate_lock(mapping);
+	list_del_init(&binding->entry);
+	WRITE_ONCE(binding->detached, true);
+	filemap_invalidate_unlock(mapping);
+
+	binding->gm = NULL;
+	iput(&gm->vfs_inode);
+}
+EXPORT_SYMBOL_GPL(guestmem_unbind);
+
+/**
+ * guestmem_lock - hold off changes to the folios of a bound file
+ * @binding: A binding of the file.
+ *
+ * While held, no folio of the file is removed (punch hole) and no binding
+ * of the file comes or goes, so a backend can fill several folios (for
+ * example a confidential guest's initial image) as one step.
+ * guestmem_get_folio() may be used under it.  Pairs with guestmem_unlock().
+ *
+ * Context: Process context, may sleep.  Not to be held across a return
+ * to userspace; no guestmem callback may take it.
+ */
+void guestmem_lock(struct guestmem_binding *binding)
+{
+	filemap_invalidate_lock(gm_mapping(binding->gm));
+}
+EXPORT_SYMBOL_GPL(guestmem_lock);
+
+/**
+ * guestmem_unlock - release the lock taken by guestmem_lock()
+ * @binding: The binding given to guestmem_lock().
+ *
+ * Context: Process context.
+ */
+void guestmem_unlock(struct guestmem_binding *binding)
+{
+	filemap_invalidate_unlock(gm_mapping(binding->gm));
+}
+EXPORT_SYMBOL_GPL(guestmem_unlock);
+
+/*
+ * Zero a new folio and let the backend prepare it for the guest; the folio
+ * is "prepared" (PG_uptodate) only when both succeeded.
+ */
+static int guestmem_prepare_folio(struct guestmem_binding *b, pgoff_t index,
+				  struct folio *folio)
+{
+	unsigned long i, nr = folio_nr_pages(folio);
+	int ret;
+
+	for (i = 0; i < nr; i++)
+		clear_highpage(folio_page(folio, i));
+
+	if (b->ops->prepare_folio) {
+		ret = b->ops->prepare_folio(b, ALIGN_DOWN(index, nr), folio);
+		if (ret)
+			return ret;
+	}
+	folio_mark_uptodate(folio);
+	return 0;
+}
+
+/**
+ * guestmem_get_folio - get the folio backing a page of a bound range
+ * @binding: The binding the access is for.
+ * @index: Page of the file, within the binding.
+ * @flags: %GUESTMEM_GET_PREPARE: zero and prepare the folio (the owner's
+ *	->prepare_folio) if it was not prepared yet.
+ *	%GUESTMEM_GET_UNPREPARED: fail if the folio was prepared already;
+ *	the caller fills it and calls guestmem_folio_mark_prepared().
+ *
+ * Allocates the folio on first use.  The folio may be larger than a page;
+ * its page for @index is folio_file_page(folio, @index).
+ *
+ * Context: Process context, may sleep.  No guestmem lock is needed; the
+ * caller orders the result against ->invalidate_begin() itself (KVM
+ * retries on mmu_invalidate_seq).
+ * Return: The folio, locked and with a reference the caller drops with
+ * folio_put() (after folio_unlock()); or ERR_PTR(-EFAULT) if the file was
+ * closed, ERR_PTR(-EIO) if @index is outside the binding,
+ * ERR_PTR(-EHWPOISON) for a poisoned folio, ERR_PTR(-EEXIST) for a
+ * prepared folio with %GUESTMEM_GET_UNPREPARED, ERR_PTR(-ENOMEM), or the
+ * error of ->prepare_folio().
+ */
+struct folio *guestmem_get_folio(struct guestmem_binding *binding,
+				 pgoff_t index, unsigned int flags)
+{
+	struct folio *folio;
+	int ret = 0;
+
+	if (READ_ONCE(binding->detached))
+		return ERR_PTR(-EFAULT);
+	if (index < binding->start || index >= binding->end)
+		return ERR_PTR(-EIO);
+
+	folio = guestmem_grab_folio(binding->gm, index);
+	if (IS_ERR(folio))
+		return folio;
+
+	if (folio_test_hwpoison(folio))
+		ret = -EHWPOISON;
+	else if (folio_test_uptodate(folio))
+		ret = flags & GUESTMEM_GET_UNPREPARED ? -EEXIST : 0;
+	else if (flags & GUESTMEM_GET_PREPARE)
+		ret = guestmem_prepare_folio(binding, index, folio);
+
+	if (ret) {
+		folio_unlock(folio);
+		folio_put(folio);
+		return ERR_PTR(ret);
+	}
+	return folio;
+}
+EXPORT_SYMBOL_GPL(guestmem_get_folio);
+
+/**
+ * guestmem_folio_mark_prepared - record that a folio is ready for the guest
+ * @folio: A locked folio from guestmem_get_folio().
+ *
+ * For a backend that filled the folio itself (%GUESTMEM_GET_UNPREPARED):
+ * later lookups with %GUESTMEM_GET_PREPARE will not zero it again.
+ *
+ * Context: Any context.  The caller holds a reference to @folio and
+ * either its lock or guestmem_lock().
+ */
+void guestmem_folio_mark_prepared(struct folio *folio)
+{
+	folio_mark_uptodate(folio);
+}
+EXPORT_SYMBOL_GPL(guestmem_folio_mark_prepared);
+
+static struct inode *guestmem_alloc_inode(struct super_block *sb)
+{
+	struct guestmem *gm;
+
+	gm = alloc_inode_sb(sb, guestmem_inode_cachep, GFP_KERNEL);
+	if (!gm)
+		return NULL;
+	gm->ops = NULL;
+	gm->priv = NULL;
+	INIT_LIST_HEAD(&gm->bindings);
+	return &gm->vfs_inode;
+}
+
+static void guestmem_free_inode(struct inode *inode)
+{
+	kmem_cache_free(guestmem_inode_cachep, GUESTMEM_I(inode));
+}
+
+/* The last reference (file or binding) is gone: free the memory. */
+static void guestmem_evict_inode(struct inode *inode)
+{
+	struct guestmem *gm = GUESTMEM_I(inode);
+
+	WARN_ON_ONCE(!list_empty(&gm->bindings));
+	truncate_inode_pages_final(inode->i_mapping);
+	clear_inode(inode);
+	if (gm->ops)
+		module_put(gm->ops->owner);
+}
+
+static const struct super_operations guestmem_sops = {
+	.alloc_inode	= guestmem_alloc_inode,
+	.free_inode	= guestmem_free_inode,
+	.evict_inode	= guestmem_evict_inode,
+	.statfs		= simple_statfs,
+};
+
+static int guestmem_init_fs_context(struct fs_context *fc)
+{
+	struct pseudo_fs_context *ctx = init_pseudo(fc, GUESTMEM_MAGIC);
+
+	if (!ctx)
+		return -ENOMEM;
+	ctx->ops = &guestmem_sops;
+	return 0;
+}
+
+static struct file_system_type guestmem_fs = {
+	.name			= "guestmem",
+	.init_fs_context	= guestmem_init_fs_context,
+	.kill_sb		= kill_anon_super,
+};
+
+static void guestmem_inode_init_once(void *p)
+{
+	struct guestmem *gm = p;
+
+	inode_init_once(&gm->vfs_inode);
+}
+
+static int __init guestmem_init(void)
+{
+	guestmem_inode_cachep = kmem_cache_create("guestmem_inode",
+						  sizeof(struct guestmem), 0,
+						  SLAB_ACCOUNT,
+						  guestmem_inode_init_once);
+	if (!guestmem_inode_cachep)
+		return -ENOMEM;
+
+	guestmem_mnt = kern_mount(&guestmem_fs);
+	if (IS_ERR(guestmem_mnt)) {
+		kmem_cache_destroy(guestmem_inode_cachep);
+		return PTR_ERR(guestmem_mnt);
+	}
+	/* Guest memory is never executed by the host. */
+	guestmem_mnt->mnt_flags |= MNT_NOEXEC;
+	return 0;
+}
+fs_initcall(guestmem_init);
