@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KVM_CREATE_GUEST_MEMFD on top of the guestmem library (mm/guestmem/).
+ *
+ * The library owns the file and its memory: allocation, fallocate, punch
+ * hole, release and invalidation.  What is left here is KVM policy: a file
+ * belongs to one VM, a memslot binds one range of one file, invalidations
+ * unmap the memslot's GFNs from the stage-2 MMU, and the architecture may
+ * prepare a folio before the guest uses it (SEV-SNP) and undo that when
+ * the folio leaves the file.
+ */
+#include <linux/guestmem.h>
+#include <linux/kvm_host.h>
+#include <linux/pagemap.h>
+
+#include "kvm_mm.h"
+
+static inline kvm_pfn_t folio_file_pfn(struct folio *folio, pgoff_t index)
+{
+	return folio_pfn(folio) + (index & (folio_nr_pages(folio) - 1));
+}
+
+static struct kvm_memory_slot *kvm_gmem_slot(struct guestmem_binding *binding)
+{
+	return container_of(binding, struct kvm_memory_slot, gmem.binding);
+}
+
+static pgoff_t kvm_gmem_get_index(struct kvm_memory_slot *slot, gfn_t gfn)
+{
+	return gfn - slot->base_gfn + slot->gmem.pgoff;
+}
+
+static gfn_t kvm_gmem_get_gfn(struct kvm_memory_slot *slot, pgoff_t index)
+{
+	return slot->base_gfn + index - slot->gmem.pgoff;
+}
+
+#ifdef CONFIG_HAVE_KVM_ARCH_GMEM_PREPARE
+/* The library zeroed @folio; let the architecture take it for the guest. */
+static int kvm_gmem_prepare_folio(struct guestmem_binding *binding,
+				  pgoff_t index, struct folio *folio)
+{
+	struct kvm_memory_slot *slot = kvm_gmem_slot(binding);
+	gfn_t gfn = kvm_gmem_get_gfn(slot, index);
+	kvm_pfn_t pfn = folio_pfn(folio);
+	int r;
+
+	r = kvm_arch_gmem_prepare(slot->gmem.kvm, gfn, pfn, folio_order(folio));
+	if (r)
+		pr_warn_ratelimited("gmem: Failed to prepare folio for index %lx GFN %llx PFN %llx error %d.\n",
+				    index, gfn, pfn, r);
+	return r;
+}
+#endif
+
+#ifdef CONFIG_HAVE_KVM_ARCH_GMEM_INVALIDATE
+static void kvm_gmem_free_folio(struct folio *folio)
+{
+	kvm_pfn_t pfn = folio_pfn(folio);
+
+	kvm_arch_gmem_invalidate(pfn, pfn + folio_nr_pages(folio));
+}
+#endif
+
+/*
+ * Called by the library, with the file's invalidate lock held, around any
+ * change to the folios in [start, end) of the memslot's range: unmap the
+ * private GFNs and hold off faults (mmu_invalidate_in_progress) until the
+ * matching invalidate_end.
+ */
+static void kvm_gmem_invalidate_begin(struct guestmem_binding *binding,
+				      pgoff_t start, pgoff_t end)
+{
+	struct kvm_memory_slot *slot = kvm_gmem_slot(binding);
+	struct kvm *kvm = slot->gmem.kvm;
+	struct kvm_gfn_range gfn_range = {
+		.start = kvm_gmem_get_gfn(slot, start),
+		.end = kvm_gmem_get_gfn(slot, end),
+		.slot = slot,
+		.may_block = true,
+		/* guest_memfd is relevant to only private mappings. */
+		.attr_filter = KVM_FILTER_PRIVATE,
+	};
+
+	KVM_MMU_LOCK(kvm);
+	kvm_mmu_invalidate_begin(kvm);
+	if (kvm_mmu_unmap_gfn_range(kvm, &gfn_range))
+		kvm_flush_remote_tlbs(kvm);
+	KVM_MMU_UNLOCK(kvm);
+}
+
+static void kvm_gmem_invalidate_end(struct guestmem_binding *binding,
+				    pgoff_t start, pgoff_t end)
+{
+	struct kvm *kvm = kvm_gmem_slot(binding)->gmem.kvm;
+
+	KVM_MMU_LOCK(kvm);
+	kvm_mmu_invalidate_end(kvm);
+	KVM_MMU_UNLOCK(kvm);
+}
+
+/* The file pins its VM until the last close, not the other way round. */
+static void kvm_gmem_release(void *priv)
+{
+	kvm_put_kvm(priv);
+}
+
+static const struct guestmem_ops kvm_gmem_ops = {
+	.owner			= THIS_MODULE,
+	.release		= kvm_gmem_release,
+#ifdef CONFIG_HAVE_KVM_ARCH_GMEM_INVALIDATE
+	.free_folio		= kvm_gmem_free_folio,
+#endif
+#ifdef CONFIG_HAVE_KVM_ARCH_GMEM_PREPARE
+	.prepare_folio		= kvm_gmem_prepare_folio,
+#endif
+	.invalidate_begin	= kvm_gmem_invalidate_begin,
+	.invalidate_end		= kvm_gmem_invalidate_end,
+};
+
+int kvm_gmem_create(struct kvm *kvm, struct kvm_create_guest_memfd *args)
+{
+	loff_t size = args->size;
+	struct file *file;
+	int fd;
+
+	/* No flag is defined yet. */
+	if (args->flags)
+		return -EINVAL;
+
+	if (size <= 0 || !PAGE_ALIGNED(size))
+		return -EINVAL;
+
+	fd = get_unused_fd_flags(0);
+	if (fd < 0)
+		return fd;
+
+	file = guestmem_file_create("[kvm-gmem]", size, 0, &kvm_gmem_ops, kvm);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		return PTR_ERR(file);
+	}
+
+	/* Put by kvm_gmem_release(); nobody can close the file before. */
+	kvm_get_kvm(kvm);
+	fd_install(fd, file);
+	return fd;
+}
+
+/*
+ * Called for a new memslot, not yet visible to the guest, under
+ * kvm->slots_lock.  Only the binding keeps the file's memory; the file
+ * may be closed while the memslot lives on.
+ */
+int kvm_gmem_bind(struct kvm *kvm, struct kvm_memory_slot *slot,
+		  unsigned int fd, u64 offset)
+{
+	struct file *file;
+	int r = -EINVAL;
+
+	BUILD_BUG_ON(sizeof(gpa_t) != sizeof(offset));
+	BUILD_BUG_ON(sizeof(gfn_t) != sizeof(slot->gmem.pgoff));
+
+	file = fget(fd);
+	if (!file)
+		return -EBADF;
+
+	if (guestmem_file_priv(file, &kvm_gmem_ops) != kvm ||
+	    !PAGE_ALIGNED(offset))
+		goto out;
+
+	slot->gmem.kvm = kvm;
+	slot->gmem.pgoff = offset >> PAGE_SHIFT;
+	/* Two memslots never share a range of one guest_memfd. */
+	r = guestmem_bind(file, &slot->gmem.binding, &kvm_gmem_ops,
+			  slot->gmem.pgoff, slot->npages,
+			  GUESTMEM_BIND_EXCLUSIVE);
+	if (r == -EEXIST)
+		r = -EINVAL;
+out:
+	fput(file);
+	return r;
+}
+
+/*
+ * Called under kvm->slots_lock when the memslot is freed, after
+ * synchronize_srcu() made sure kvm_gmem_get_pfn() no longer sees it.
+ */
+void kvm_gmem_unbind(struct kvm_memory_slot *slot)
+{
+	guestmem_unbind(&slot->gmem.binding);
+}
+
+int kvm_gmem_get_pfn(struct kvm *kvm, struct kvm_memory_slot *slot,
+		     gfn_t gfn, kvm_pfn_t *pfn, int *max_order)
+{
+	pgoff_t index = kvm_gmem_get_index(slot, gfn);
+	struct folio *folio;
+
+	/*
+	 * A racing invalidation is caught by the caller's
+	 * mmu_invalidate_retry*() check, as for any other page.
+	 */
+	folio = guestmem_get_folio(&slot->gmem.binding, index,
+				   GUESTMEM_GET_PREPARE);
+	if (IS_ERR(folio))
+		return PTR_ERR(folio);
+
+	folio_unlock(folio);
+	*pfn = folio_file_pfn(folio, index);
+	if (max_order)
+		*max_order = 0;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(kvm_gmem_get_pfn);
+
+#ifdef CONFIG_KVM_GENERIC_PRIVATE_MEM
+long kvm_gmem_populate(struct kvm *kvm, gfn_t start_gfn, void __user *src, long npages,
+		       kvm_gmem_populate_cb post_populate, void *opaque)
+{
+	struct guestmem_binding *binding;
+	struct kvm_memory_slot *slot;
+	int ret = 0, max_order;
+	long i;
+
+	lockdep_assert_held(&kvm->slots_lock);
+	if (npages < 0)
+		return -EINVAL;
+
+	slot = gfn_to_memslot(kvm, start_gfn);
+	if (!kvm_slot_can_be_private(slot))
+		return -EINVAL;
+
+	binding = &slot->gmem.binding;
+	/* No punch hole may take a folio away between fill and prepare. */
+	guestmem_lock(binding);
+
+	npages = min_t(ulong, slot->npages - (start_gfn - slot->base_gfn), npages);
+	for (i = 0; i < npages; i += (1 << max_order)) {
+		gfn_t gfn = start_gfn + i;
+		pgoff_t index = kvm_gmem_get_index(slot, gfn);
+		struct folio *folio;
+		void __user *p;
+		kvm_pfn_t pfn;
+
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+
+		folio = guestmem_get_folio(binding, index, GUESTMEM_GET_UNPREPARED);
+		if (IS_ERR(folio)) {
+			ret = PTR_ERR(folio);
+			break;
+		}
+		folio_unlock(folio);
+		pfn = folio_file_pfn(folio, index);
+		max_order = 0;
+
+		ret = -EINVAL;
+		while (!kvm_range_has_memory_attributes(kvm, gfn, gfn + (1 << max_order),
+							KVM_MEMORY_ATTRIBUTE_PRIVATE,
+							KVM_MEMORY_ATTRIBUTE_PRIVATE)) {
+			if (!max_order)
+				goto put_folio_and_exit;
+			max_order--;
+		}
+
+		p = src ? src + i * PAGE_SIZE : NULL;
+		ret = post_populate(kvm, gfn, pfn, p, max_order, opaque);
+		if (!ret)
+			guestmem_folio_mark_prepared(folio);
+
+put_folio_and_exit:
+		folio_put(folio);
+		if (ret)
+			break;
+	}
+
+	guestmem_unlock(binding);
+	return ret && !i ? ret : i;
+}
+EXPORT_SYMBOL_GPL(kvm_gmem_populate);
+#endif
