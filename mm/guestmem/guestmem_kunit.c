@@ -1,0 +1,522 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for guestmem, through its exported API and a fake backend
+ * that records every callback it gets.
+ */
+#include <kunit/static_stub.h>
+#include <kunit/test.h>
+#include <kunit/visibility.h>
+#include <linux/falloc.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/guestmem.h>
+#include <linux/highmem.h>
+#include <linux/migrate_mode.h>
+#include <linux/module.h>
+#include <linux/pagemap.h>
+
+#include "guestmem.h"
+
+#define NR_PAGES	16
+#define MAX_EVENTS	32
+
+enum fake_kind { EV_BEGIN, EV_END, EV_PREPARE };
+
+struct fake_event {
+	enum fake_kind kind;
+	struct guestmem_binding *binding;
+	pgoff_t start;
+	pgoff_t end;
+};
+
+/* The fake backend's state, one per test case (test->priv). */
+struct fake_backend {
+	struct fake_event ev[MAX_EVENTS];
+	int nr_ev;
+	int releases;
+	int frees;
+	int prepare_ret;
+};
+
+static struct fake_backend *fake(void)
+{
+	return kunit_get_current_test()->priv;
+}
+
+static void fake_record(enum fake_kind kind, struct guestmem_binding *b,
+			pgoff_t start, pgoff_t end)
+{
+	struct fake_backend *fb = fake();
+
+	if (fb->nr_ev < MAX_EVENTS)
+		fb->ev[fb->nr_ev] = (struct fake_event){ kind, b, start, end };
+	fb->nr_ev++;
+}
+
+static void fake_release(void *priv)
+{
+	((struct fake_backend *)priv)->releases++;
+}
+
+static void fake_free_folio(struct folio *folio)
+{
+	fake()->frees += folio_nr_pages(folio);
+}
+
+static int fake_prepare_folio(struct guestmem_binding *b, pgoff_t index,
+			      struct folio *folio)
+{
+	fake_record(EV_PREPARE, b, index, index + folio_nr_pages(folio));
+	return fake()->prepare_ret;
+}
+
+static void fake_invalidate_begin(struct guestmem_binding *b, pgoff_t start,
+				  pgoff_t end)
+{
+	fake_record(EV_BEGIN, b, start, end);
+}
+
+static void fake_invalidate_end(struct guestmem_binding *b, pgoff_t start,
+				pgoff_t end)
+{
+	fake_record(EV_END, b, start, end);
+}
+
+/* Two backends with the same callbacks, told apart by their tables. */
+static const struct guestmem_ops fake_ops_a = {
+	.owner			= THIS_MODULE,
+	.release		= fake_release,
+	.free_folio		= fake_free_folio,
+	.prepare_folio		= fake_prepare_folio,
+	.invalidate_begin	= fake_invalidate_begin,
+	.invalidate_end		= fake_invalidate_end,
+};
+
+static const struct guestmem_ops fake_ops_b = {
+	.owner			= THIS_MODULE,
+	.prepare_folio		= fake_prepare_folio,
+	.invalidate_begin	= fake_invalidate_begin,
+	.invalidate_end		= fake_invalidate_end,
+};
+
+static void expect_event(struct kunit *test, int i, enum fake_kind kind,
+			 struct guestmem_binding *b, pgoff_t start, pgoff_t end)
+{
+	struct fake_backend *fb = test->priv;
+
+	KUNIT_ASSERT_LT(test, i, fb->nr_ev);
+	KUNIT_EXPECT_EQ_MSG(test, fb->ev[i].kind, kind, "event %d", i);
+	KUNIT_EXPECT_PTR_EQ_MSG(test, fb->ev[i].binding, b, "event %d", i);
+	KUNIT_EXPECT_EQ_MSG(test, fb->ev[i].start, start, "event %d", i);
+	KUNIT_EXPECT_EQ_MSG(test, fb->ev[i].end, end, "event %d", i);
+}
+
+static struct file *create(struct kunit *test)
+{
+	struct file *file;
+
+	file = guestmem_file_create("[guestmem-kunit]", NR_PAGES * PAGE_SIZE,
+				    0, &fake_ops_a, test->priv);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	return file;
+}
+
+static void bind(struct kunit *test, struct file *file,
+		 struct guestmem_binding *b, const struct guestmem_ops *ops,
+		 pgoff_t start, pgoff_t nr)
+{
+	KUNIT_ASSERT_EQ(test, guestmem_bind(file, b, ops, start, nr, 0), 0);
+}
+
+static int falloc(struct file *file, int mode, pgoff_t start, pgoff_t nr)
+{
+	return vfs_fallocate(file, mode, start * PAGE_SIZE, nr * PAGE_SIZE);
+}
+
+static int inode_refs(struct file *file)
+{
+	return atomic_read(&file_inode(file)->i_count);
+}
+
+static bool folio_is_zero(struct folio *folio)
+{
+	void *p = kmap_local_folio(folio, 0);
+	bool zero = !memchr_inv(p, 0, PAGE_SIZE);
+
+	kunmap_local(p);
+	return zero;
+}
+
+static void guestmem_test_create_invalid(struct kunit *test)
+{
+	static const loff_t bad_sizes[] = { 0, -(loff_t)PAGE_SIZE, PAGE_SIZE + 1 };
+	struct file *file;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(bad_sizes); i++) {
+		file = guestmem_file_create("[guestmem-kunit]", bad_sizes[i], 0,
+					    &fake_ops_a, NULL);
+		KUNIT_EXPECT_EQ(test, PTR_ERR(file), -EINVAL);
+	}
+	file = guestmem_file_create("[guestmem-kunit]", PAGE_SIZE, 1,
+				    &fake_ops_a, NULL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(file), -EINVAL);
+
+	file = create(test);
+	KUNIT_EXPECT_EQ(test, i_size_read(file_inode(file)), NR_PAGES * PAGE_SIZE);
+	KUNIT_EXPECT_PTR_EQ(test, guestmem_file_priv(file, &fake_ops_a), test->priv);
+	KUNIT_EXPECT_NULL(test, guestmem_file_priv(file, &fake_ops_b));
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, fake()->releases, 1);
+}
+
+static void guestmem_test_get_folio(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	struct guestmem_binding b;
+	struct folio *folio, *again;
+	struct file *file;
+	int refs;
+
+	file = create(test);
+	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+
+	folio = guestmem_get_folio(&b, 5, GUESTMEM_GET_PREPARE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	KUNIT_EXPECT_TRUE(test, folio_test_locked(folio));
+	KUNIT_EXPECT_TRUE(test, folio_test_uptodate(folio));
+	KUNIT_EXPECT_EQ(test, folio->index, 5);
+	KUNIT_EXPECT_TRUE(test, folio_is_zero(folio));
+	KUNIT_EXPECT_EQ(test, fb->nr_ev, 1);
+	expect_event(test, 0, EV_PREPARE, &b, 5, 6);
+	folio_unlock(folio);
+	refs = folio_ref_count(folio);
+	folio_put(folio);
+	/* Only the page cache holds it now. */
+	KUNIT_EXPECT_EQ(test, folio_ref_count(folio), refs - 1);
+
+	/* Prepared once: found again, not prepared again. */
+	again = guestmem_get_folio(&b, 5, GUESTMEM_GET_PREPARE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, again);
+	KUNIT_EXPECT_PTR_EQ(test, again, folio);
+	KUNIT_EXPECT_EQ(test, fb->nr_ev, 1);
+	folio_unlock(again);
+	folio_put(again);
+	KUNIT_EXPECT_EQ(test, folio_ref_count(folio), refs - 1);
+
+	KUNIT_EXPECT_EQ(test, PTR_ERR(guestmem_get_folio(&b, 5, GUESTMEM_GET_UNPREPARED)),
+			-EEXIST);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(guestmem_get_folio(&b, NR_PAGES, 0)), -EIO);
+	KUNIT_EXPECT_EQ(test, folio_ref_count(folio), refs - 1);
+	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, 1);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, fb->releases, 1);
+	KUNIT_EXPECT_EQ(test, fb->frees, 1);
+}
+
+static void guestmem_test_unprepared(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	struct guestmem_binding b;
+	struct folio *folio;
+	struct file *file;
+
+	file = create(test);
+	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+
+	folio = guestmem_get_folio(&b, 3, GUESTMEM_GET_UNPREPARED);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	KUNIT_EXPECT_FALSE(test, folio_test_uptodate(folio));
+	KUNIT_EXPECT_EQ(test, fb->nr_ev, 0);
+	guestmem_folio_mark_prepared(folio);
+	folio_unlock(folio);
+	folio_put(folio);
+
+	folio = guestmem_get_folio(&b, 3, GUESTMEM_GET_PREPARE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	KUNIT_EXPECT_EQ(test, fb->nr_ev, 0);
+	folio_unlock(folio);
+	folio_put(folio);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, fb->frees, 1);
+}
+
+static void guestmem_test_fallocate(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	struct guestmem_binding b;
+	struct file *file;
+
+	file = create(test);
+	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+
+	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, 8), 0);
+	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, 8);
+	/* Allocation changes no folio a binding could have mapped. */
+	KUNIT_EXPECT_EQ(test, fb->nr_ev, 0);
+
+	KUNIT_EXPECT_EQ(test, falloc(file, 0, 0, 1), -EOPNOTSUPP);
+	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_ZERO_RANGE, 0, 1),
+			-EOPNOTSUPP);
+	KUNIT_EXPECT_EQ(test, vfs_fallocate(file, FALLOC_FL_KEEP_SIZE, 1, PAGE_SIZE),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, NR_PAGES - 1, 2), -EINVAL);
+	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, 8);
+	KUNIT_EXPECT_EQ(test, fb->nr_ev, 0);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, fb->frees, 8);
+}
+
+/*
+ * Three bindings, two backends: a punch hole reaches the overlapping ones
+ * only, clipped to each, all begins before all ends, in bind order.
+ */
+static void guestmem_test_punch_hole(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	struct guestmem_binding a, b, c;
+	struct file *file;
+
+	file = create(test);
+	bind(test, file, &a, &fake_ops_a, 0, 8);
+	bind(test, file, &b, &fake_ops_b, 4, 8);
+	bind(test, file, &c, &fake_ops_a, 12, 4);
+	KUNIT_ASSERT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, NR_PAGES), 0);
+
+	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 2, 4), 0);
+	KUNIT_EXPECT_EQ(test, fb->nr_ev, 4);
+	expect_event(test, 0, EV_BEGIN, &a, 2, 6);
+	expect_event(test, 1, EV_BEGIN, &b, 4, 6);
+	expect_event(test, 2, EV_END, &a, 2, 6);
+	expect_event(test, 3, EV_END, &b, 4, 6);
+	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, NR_PAGES - 4);
+	/* The folios left the file at the punch hole, not later. */
+	KUNIT_EXPECT_EQ(test, fb->frees, 4);
+
+	KUNIT_EXPECT_EQ(test, vfs_fallocate(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
+					    PAGE_SIZE, 1), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fb->nr_ev, 4);
+	guestmem_unbind(&a);
+	guestmem_unbind(&b);
+	guestmem_unbind(&c);
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, fb->frees, NR_PAGES);
+}
+
+static void guestmem_test_bind(struct kunit *test)
+{
+	struct guestmem_binding a, a2, a3, b;
+	struct file *file;
+	int refs;
+
+	file = create(test);
+	refs = inode_refs(file);
+	KUNIT_EXPECT_EQ(test, guestmem_bind(file, &a, &fake_ops_a, 0, 8,
+					    GUESTMEM_BIND_EXCLUSIVE), 0);
+	KUNIT_EXPECT_EQ(test, inode_refs(file), refs + 1);
+	KUNIT_EXPECT_EQ(test, guestmem_bind(file, &a2, &fake_ops_a, 4, 8,
+					    GUESTMEM_BIND_EXCLUSIVE), -EEXIST);
+	/* Another backend may share the range. */
+	KUNIT_EXPECT_EQ(test, guestmem_bind(file, &b, &fake_ops_b, 4, 8,
+					    GUESTMEM_BIND_EXCLUSIVE), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_bind(file, &a3, &fake_ops_a, 8, 8,
+					    GUESTMEM_BIND_EXCLUSIVE), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_bind(file, &a2, &fake_ops_a, 14, 4, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, guestmem_bind(file, &a2, &fake_ops_a, 0, 0, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, guestmem_bind(file, &a2, &fake_ops_a, ULONG_MAX, 2, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, inode_refs(file), refs + 3);
+
+	guestmem_unbind(&a);
+	guestmem_unbind(&b);
+	guestmem_unbind(&a3);
+	KUNIT_EXPECT_EQ(test, inode_refs(file), refs);
+	__fput_sync(file);
+}
+
+/*
+ * Closing the file detaches its bindings after a whole-range invalidation
+ * and gives the owner's data back; the memory lives until the last unbind.
+ */
+static void guestmem_test_close_while_bound(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	struct guestmem_binding a, b;
+	struct file *file;
+
+	file = create(test);
+	bind(test, file, &a, &fake_ops_a, 0, 8);
+	bind(test, file, &b, &fake_ops_b, 8, 8);
+	KUNIT_ASSERT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, 4), 0);
+
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, fb->releases, 1);
+	KUNIT_EXPECT_EQ(test, fb->nr_ev, 4);
+	expect_event(test, 0, EV_BEGIN, &a, 0, 8);
+	expect_event(test, 1, EV_BEGIN, &b, 8, 16);
+	expect_event(test, 2, EV_END, &a, 0, 8);
+	expect_event(test, 3, EV_END, &b, 8, 16);
+	KUNIT_EXPECT_EQ(test, fb->frees, 0);
+
+	KUNIT_EXPECT_EQ(test, PTR_ERR(guestmem_get_folio(&a, 0, GUESTMEM_GET_PREPARE)),
+			-EFAULT);
+	guestmem_unbind(&a);
+	KUNIT_EXPECT_EQ(test, fb->frees, 0);
+	guestmem_unbind(&b);
+	KUNIT_EXPECT_EQ(test, fb->frees, 4);
+	KUNIT_EXPECT_EQ(test, fb->nr_ev, 4);
+}
+
+/* A backend object that goes first gets no callback after unbinding. */
+static void guestmem_test_backend_dies_first(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	struct guestmem_binding a, b;
+	struct file *file;
+	int refs;
+
+	file = create(test);
+	refs = inode_refs(file);
+	bind(test, file, &a, &fake_ops_a, 0, NR_PAGES);
+	bind(test, file, &b, &fake_ops_b, 0, NR_PAGES);
+	KUNIT_ASSERT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, NR_PAGES), 0);
+
+	guestmem_unbind(&a);
+	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0, 2), 0);
+	KUNIT_EXPECT_EQ(test, fb->nr_ev, 2);
+	expect_event(test, 0, EV_BEGIN, &b, 0, 2);
+	expect_event(test, 1, EV_END, &b, 0, 2);
+	KUNIT_EXPECT_EQ(test, fb->frees, 2);
+
+	guestmem_unbind(&b);
+	KUNIT_EXPECT_EQ(test, inode_refs(file), refs);
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, fb->nr_ev, 2);
+	KUNIT_EXPECT_EQ(test, fb->releases, 1);
+	KUNIT_EXPECT_EQ(test, fb->frees, NR_PAGES);
+}
+
+static struct folio *grab_folio_enomem(struct guestmem *gm, pgoff_t index)
+{
+	return ERR_PTR(-ENOMEM);
+}
+
+static void guestmem_test_alloc_failure(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	struct guestmem_binding b;
+	struct folio *folio;
+	struct file *file;
+
+	file = create(test);
+	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+
+	kunit_activate_static_stub(test, guestmem_grab_folio, grab_folio_enomem);
+	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, 4), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(guestmem_get_folio(&b, 0, GUESTMEM_GET_PREPARE)),
+			-ENOMEM);
+	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, 0);
+	KUNIT_EXPECT_EQ(test, fb->nr_ev, 0);
+	kunit_deactivate_static_stub(test, guestmem_grab_folio);
+
+	folio = guestmem_get_folio(&b, 0, GUESTMEM_GET_PREPARE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	folio_unlock(folio);
+	folio_put(folio);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, fb->frees, 1);
+}
+
+/* A failed prepare leaves the folio unprepared, to be prepared next time. */
+static void guestmem_test_prepare_failure(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	struct guestmem_binding b;
+	struct folio *folio;
+	struct file *file;
+
+	file = create(test);
+	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+
+	fb->prepare_ret = -EIO;
+	KUNIT_EXPECT_EQ(test, PTR_ERR(guestmem_get_folio(&b, 7, GUESTMEM_GET_PREPARE)),
+			-EIO);
+	KUNIT_EXPECT_EQ(test, fb->nr_ev, 1);
+
+	fb->prepare_ret = 0;
+	folio = guestmem_get_folio(&b, 7, GUESTMEM_GET_PREPARE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	KUNIT_EXPECT_TRUE(test, folio_test_uptodate(folio));
+	KUNIT_EXPECT_EQ(test, fb->nr_ev, 2);
+	expect_event(test, 1, EV_PREPARE, &b, 7, 8);
+	folio_unlock(folio);
+	folio_put(folio);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, fb->frees, 1);
+}
+
+static void guestmem_test_migrate_refused(struct kunit *test)
+{
+	struct guestmem_binding b;
+	struct address_space *mapping;
+	struct folio *folio;
+	struct file *file;
+
+	file = create(test);
+	mapping = file->f_mapping;
+	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	KUNIT_EXPECT_TRUE(test, mapping_unevictable(mapping));
+	KUNIT_EXPECT_TRUE(test, mapping_inaccessible(mapping));
+
+	folio = guestmem_get_folio(&b, 0, GUESTMEM_GET_PREPARE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	KUNIT_EXPECT_EQ(test, mapping->a_ops->migrate_folio(mapping, folio, folio,
+							    MIGRATE_SYNC), -EBUSY);
+	folio_unlock(folio);
+	folio_put(folio);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+}
+
+static int guestmem_test_init(struct kunit *test)
+{
+	test->priv = kunit_kzalloc(test, sizeof(struct fake_backend), GFP_KERNEL);
+	return test->priv ? 0 : -ENOMEM;
+}
+
+static struct kunit_case guestmem_test_cases[] = {
+	KUNIT_CASE(guestmem_test_create_invalid),
+	KUNIT_CASE(guestmem_test_get_folio),
+	KUNIT_CASE(guestmem_test_unprepared),
+	KUNIT_CASE(guestmem_test_fallocate),
+	KUNIT_CASE(guestmem_test_punch_hole),
+	KUNIT_CASE(guestmem_test_bind),
+	KUNIT_CASE(guestmem_test_close_while_bound),
+	KUNIT_CASE(guestmem_test_backend_dies_first),
+	KUNIT_CASE(guestmem_test_alloc_failure),
+	KUNIT_CASE(guestmem_test_prepare_failure),
+	KUNIT_CASE(guestmem_test_migrate_refused),
+	{}
+};
+
+static struct kunit_suite guestmem_test_suite = {
+	.name = "guestmem",
+	.init = guestmem_test_init,
+	.test_cases = guestmem_test_cases,
+};
+
+kunit_test_suite(guestmem_test_suite);
+
+MODULE_DESCRIPTION("KUnit tests for the guestmem library");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
