@@ -11,7 +11,8 @@
 #    (timeout Ts)") has no result T + GRACE seconds after it started, the
 #    guest's own per-test timeout has not fired, so the guest is hung.
 # Either way harness/parse.py then sees no end-of-plan marker and reports
-# the hang; harness/test.sh may boot again and resume after that entry.
+# the hang; harness/test.sh may boot again and resume after that entry,
+# whose number LOG.running holds (empty when no entry was left running).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -40,6 +41,13 @@ if [ -n "${SHOW:-}" ]; then
 	tail -n +1 -f --pid=$qpid "$logf" | grep --line-buffered -E "$SHOW" &
 fi
 
+# The plan entry running now: the last RUN line, unless a result follows.
+running_entry() {
+	tr -d '\r' < "$logf" | awk '/^# RUN [0-9]+ / { r = $0; next }
+		/^(not )?ok [0-9]+ / { r = "" }
+		END { print r }'
+}
+
 t0=$(now)
 cur="" since=0 why=""
 while kill -0 $qpid 2>/dev/null; do
@@ -48,10 +56,7 @@ while kill -0 $qpid 2>/dev/null; do
 		why="the boot's limit of ${tmo}s"
 		break
 	fi
-	# The entry running now: the last RUN line, unless a result follows.
-	run=$(awk '/^# RUN [0-9]+ / { r = $0; next }
-		   /^(not )?ok [0-9]+ / { r = "" }
-		   END { print r }' "$logf" | tr -d '\r')
+	run=$(running_entry)
 	if [ "$run" != "$cur" ]; then
 		cur=$run
 		since=$(now)
@@ -75,4 +80,7 @@ fi
 wait "$qpid" 2>/dev/null || true
 # Let the live view drain.
 wait 2>/dev/null || true
+# For harness/test.sh: the number of the entry that had no result when
+# the boot ended (hung or killed its kernel), empty if none.
+running_entry | awk '{ print $3 }' > "$logf.running"
 exit 0

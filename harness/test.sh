@@ -52,12 +52,9 @@ boot_plan() {
 		[ "$boot" = 1 ] ||
 			echo "GUESTMEM-HARNESS-HOST: boot $boot resumes the plan at entry $from" >> "$logf"
 		cat "$seg" >> "$logf"
-		rm -f "$seg"
-		tr -d '\r' < "$logf" | grep -qx 'GUESTMEM-HARNESS: END OF PLAN' && return 0
 		# The entry that was running when the boot ended, if any.
-		hung=$(tr -d '\r' < "$logf" | awk '/^# RUN [0-9]+ / { r = $3; next }
-			/^(not )?ok [0-9]+ / { r = "" } /^GUESTMEM-HARNESS-HOST: / { r = "" }
-			END { print r }')
+		hung=$(cat "$seg.running" 2>/dev/null || true)
+		rm -f "$seg" "$seg.running"
 		[ -n "$hung" ] || return 0
 		log "$arch: plan entry $hung did not finish; resuming after it"
 		from=$((hung + 1))
