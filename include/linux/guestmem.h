@@ -28,28 +28,27 @@ struct guestmem_binding;
  * owns and one (usually the same) to guestmem_bind() for each binding.
  * Members marked "file" are called for the owner of the file, members
  * marked "binding" for a binding.  Every member is optional.  Callbacks
- * must not call back into the guestmem_*() API for the same file, except
- * where a member says otherwise.
+ * other than @release must not call back into the guestmem_*() API for
+ * the same file.
  *
  * @owner: The module that implements the callbacks.  Each file holds a
  *	reference to it until the file's memory is freed, so that
  *	@free_folio can still be called after the last close.
  *
  * @release: (file) The last reference to the file was dropped.  Called
- *	once per file, after every binding of the file was detached (each
- *	got a whole-range @invalidate_begin/@invalidate_end pair first), with
- *	no guestmem lock held; may sleep.  Gives back the backend's @priv of
- *	guestmem_file_create(), which the backend may free now.  The memory
- *	of the file lives on until the last binding is removed with
- *	guestmem_unbind().
+ *	once per file, after the file's memory was freed and every binding
+ *	detached (each got a whole-range @invalidate_begin/@invalidate_end
+ *	pair around the freeing), with no guestmem lock held; may sleep and
+ *	may unbind bindings of this file.  Gives back the backend's @priv of
+ *	guestmem_file_create(), which the backend may free now.  No other
+ *	callback of the file runs after it.
  *
  * @free_folio: (file) @folio leaves the file for good (punch hole or the
- *	final free of the file); its memory goes back to the allocator once
- *	the last reference is dropped.  The place for an architecture to
- *	undo what @prepare_folio set up (SEV-SNP makes the pages host-owned
- *	again).  Called with the folio locked or isolated, from truncation,
- *	with the file's invalidate lock held or the inode being evicted;
- *	must not sleep and cannot fail.
+ *	last close); its memory goes back to the allocator once the last
+ *	reference is dropped.  The place for an architecture to undo what
+ *	@prepare_folio set up (SEV-SNP makes the pages host-owned again).
+ *	Called from truncation with the file's invalidate lock held and no
+ *	spinlock; cannot fail.
  *
  * @prepare_folio: (binding) Make @folio ready for its first use by the
  *	guest, on behalf of guestmem_get_folio() with %GUESTMEM_GET_PREPARE.

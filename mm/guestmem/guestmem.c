@@ -9,10 +9,9 @@
  *
  * Lifetimes: the struct file holds the inode (through its dentry) and so
  * does every binding (a reference taken by guestmem_bind() and dropped by
- * guestmem_unbind()).  Closing the file detaches the bindings and returns
- * the owner's private data through ->release(); the memory is freed, and
- * ->free_folio() called for each folio, when the last of the file and the
- * bindings is gone.
+ * guestmem_unbind()).  Closing the file frees its memory (->free_folio()
+ * for each folio), detaches the bindings and returns the owner's private
+ * data through ->release(); the inode goes when the last binding does.
  *
  * Locking: the mapping's invalidate_lock protects the list of bindings and
  * serialises everything that removes folios (exclusive: punch hole, bind,
@@ -200,10 +199,10 @@ static long guestmem_fallocate(struct file *file, int mode, loff_t offset,
 }
 
 /*
- * The last reference to the file is gone: detach every binding (the
- * backend objects may outlive the file), after a whole-range invalidation,
- * and hand the owner's data back.  The memory stays until the bindings are
- * removed, since each holds the inode.
+ * The last reference to the file is gone: nothing can reach its memory any
+ * more, so free it now, inside a whole-range invalidation, detach every
+ * binding (the backend objects may outlive the file) and hand the owner's
+ * data back.  The inode itself stays until the last binding is removed.
  */
 static int guestmem_release(struct inode *inode, struct file *file)
 {
@@ -220,6 +219,7 @@ static int guestmem_release(struct inode *inode, struct file *file)
 	list_for_each_entry(b, &gm->bindings, entry)
 		WRITE_ONCE(b->detached, true);
 	guestmem_invalidate_begin(gm, 0, ULONG_MAX);
+	truncate_inode_pages(mapping, 0);
 	guestmem_invalidate_end(gm, 0, ULONG_MAX);
 	list_for_each_entry_safe(b, tmp, &gm->bindings, entry)
 		list_del_init(&b->entry);
@@ -448,9 +448,10 @@ EXPORT_SYMBOL_GPL(guestmem_bind);
  * After this returns no callback runs for @binding and it may be freed.
  * Works whether or not the file was closed first.  The caller must have
  * stopped using folios it got through @binding.  Dropping the binding's
- * reference may free the file's memory, calling the owner's ->free_folio.
+ * reference may free the file's inode (its memory went at the last close).
  *
  * Context: Process context, may sleep; takes the file's invalidate lock.
+ * Allowed from the owner's ->release(), which runs with no lock held.
  */
 void guestmem_unbind(struct guestmem_binding *binding)
 {

@@ -340,8 +340,9 @@ static void guestmem_test_bind(struct kunit *test)
 }
 
 /*
- * Closing the file detaches its bindings after a whole-range invalidation
- * and gives the owner's data back; the memory lives until the last unbind.
+ * Closing the file frees its memory inside a whole-range invalidation,
+ * detaches its bindings and gives the owner's data back; the bindings stay
+ * valid (and hold the inode) until unbound.
  */
 static void guestmem_test_close_while_bound(struct kunit *test)
 {
@@ -361,15 +362,17 @@ static void guestmem_test_close_while_bound(struct kunit *test)
 	expect_event(test, 1, EV_BEGIN, &b, 8, 16);
 	expect_event(test, 2, EV_END, &a, 0, 8);
 	expect_event(test, 3, EV_END, &b, 8, 16);
-	KUNIT_EXPECT_EQ(test, fb->frees, 0);
+	KUNIT_EXPECT_EQ(test, fb->frees, 4);
 
 	KUNIT_EXPECT_EQ(test, PTR_ERR(guestmem_get_folio(&a, 0, GUESTMEM_GET_PREPARE)),
 			-EFAULT);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(guestmem_get_folio(&b, 9, GUESTMEM_GET_UNPREPARED)),
+			-EFAULT);
 	guestmem_unbind(&a);
-	KUNIT_EXPECT_EQ(test, fb->frees, 0);
 	guestmem_unbind(&b);
 	KUNIT_EXPECT_EQ(test, fb->frees, 4);
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 4);
+	KUNIT_EXPECT_EQ(test, fb->releases, 1);
 }
 
 /* A backend object that goes first gets no callback after unbinding. */

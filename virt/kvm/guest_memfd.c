@@ -183,8 +183,9 @@ out:
 }
 
 /*
- * Called under kvm->slots_lock when the memslot is freed, after
- * synchronize_srcu() made sure kvm_gmem_get_pfn() no longer sees it.
+ * Called when the memslot is freed (under kvm->slots_lock, or at VM
+ * destruction), after synchronize_srcu() made sure kvm_gmem_get_pfn() no
+ * longer sees it.
  */
 void kvm_gmem_unbind(struct kvm_memory_slot *slot)
 {
