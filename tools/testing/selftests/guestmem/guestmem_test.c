@@ -1,0 +1,1295 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * guest_memfd as userspace sees it: KVM_CREATE_GUEST_MEMFD, the file it
+ * returns (fstat, fallocate, ftruncate, read/write, lseek, mmap), binding
+ * it to memslots with KVM_SET_USER_MEMORY_REGION2, and the lifetimes of
+ * the file and of its VM.  Every errno asserted here is the one stock 6.12
+ * returns; the comments name the check that produces it.
+ *
+ * /dev/kvm is driven directly with the ioctls of <linux/kvm.h>.  On x86_64
+ * the tests also run on a KVM_X86_SW_PROTECTED_VM, the only VM type whose
+ * memslots can be backed by a guest_memfd, and a tiny real-mode guest checks
+ * what the guest sees of its private memory.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/falloc.h>
+#include <linux/kvm.h>
+
+#include "../kselftest_harness.h"
+
+/* Pages in the guest_memfd of each test. */
+#define GMEM_PAGES		16
+
+/* Guest physical address of memslot @slot in the memslot tests. */
+#define SLOT_GPA(slot)		((1ULL << 30) + (__u64)(slot) * (1ULL << 24))
+
+/*
+ * Asserts that @call returned -1 (or MAP_FAILED) with errno @err; the
+ * printf-style rest is logged only on failure.
+ */
+#define ASSERT_ERRNO(err, call, fmt, ...) do {				\
+	long _ret = (long)(call);					\
+	int _err = errno, _want = (err);				\
+									\
+	ASSERT_TRUE(_ret == -1 && _err == _want)			\
+		TH_LOG("%s: returned %ld, errno %d (%s), expected -1 and %d (%s) " fmt, \
+		       #call, _ret, _err, strerror(_err), _want, strerror(_want), \
+		       ##__VA_ARGS__);					\
+} while (0)
+
+#define ASSERT_ERR(err, call)	ASSERT_ERRNO(err, call, "")
+
+static __u64 page_size(void)
+{
+	return sysconf(_SC_PAGESIZE);
+}
+
+static int gmem_create(int vm, __u64 size, __u64 flags)
+{
+	struct kvm_create_guest_memfd args = {
+		.size = size,
+		.flags = flags,
+	};
+
+	return ioctl(vm, KVM_CREATE_GUEST_MEMFD, &args);
+}
+
+static int set_region(int vm, __u32 slot, __u32 flags, __u64 gpa, __u64 size,
+		      void *hva, int gmem, __u64 offset)
+{
+	struct kvm_userspace_memory_region2 region = {
+		.slot = slot,
+		.flags = flags,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)hva,
+		.guest_memfd = gmem,
+		.guest_memfd_offset = offset,
+	};
+
+	return ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &region);
+}
+
+static int delete_region(int vm, __u32 slot)
+{
+	return set_region(vm, slot, 0, SLOT_GPA(slot), 0, NULL, 0, 0);
+}
+
+static __s64 file_size(struct __test_metadata *_metadata, int fd)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, fstat(fd, &st)) TH_LOG("fstat: %s", strerror(errno));
+	return st.st_size;
+}
+
+/*
+ * Opens /dev/kvm and creates a VM of @vm_type.  Skips the test (and returns
+ * false) only when KVM or guest_memfd is not there: no /dev/kvm, no
+ * KVM_CAP_GUEST_MEMFD, or no such VM type.
+ */
+static bool open_vm(struct __test_metadata *_metadata, int *kvm, int *vm,
+		    unsigned long vm_type)
+{
+	*kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (*kvm < 0 && (errno == ENOENT || errno == ENODEV || errno == ENXIO))
+		SKIP(return false, "/dev/kvm: %s", strerror(errno));
+	ASSERT_LE(0, *kvm) TH_LOG("open /dev/kvm: %s", strerror(errno));
+
+	if (ioctl(*kvm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD) <= 0)
+		SKIP(return false, "KVM_CAP_GUEST_MEMFD is not supported");
+
+	if (vm_type) {
+		int types = ioctl(*kvm, KVM_CHECK_EXTENSION, KVM_CAP_VM_TYPES);
+
+		if (types <= 0 || !(types & (1 << vm_type)))
+			SKIP(return false, "VM type %lu is not supported", vm_type);
+	}
+
+	*vm = ioctl(*kvm, KVM_CREATE_VM, vm_type);
+	ASSERT_LE(0, *vm) TH_LOG("KVM_CREATE_VM(%lu): %s", vm_type, strerror(errno));
+	return true;
+}
+
+/*
+ * The guest_memfd file: creation and file operations.  They do not depend
+ * on the VM type; the test runs on each, the default VM first.
+ */
+FIXTURE(gmem) {
+	int kvm;
+	int vm;
+	__u64 page;
+	__u64 size;
+};
+
+FIXTURE_VARIANT(gmem) {
+	unsigned long vm_type;
+	bool private_mem;
+};
+
+FIXTURE_VARIANT_ADD(gmem, default_vm) {
+	.vm_type = 0,
+	.private_mem = false,
+};
+
+#ifdef __x86_64__
+FIXTURE_VARIANT_ADD(gmem, sw_protected_vm) {
+	.vm_type = KVM_X86_SW_PROTECTED_VM,
+	.private_mem = true,
+};
+#endif
+
+FIXTURE_SETUP(gmem)
+{
+	self->kvm = -1;
+	self->vm = -1;
+	self->page = page_size();
+	self->size = GMEM_PAGES * self->page;
+	if (!open_vm(_metadata, &self->kvm, &self->vm, variant->vm_type))
+		return;
+}
+
+FIXTURE_TEARDOWN(gmem)
+{
+	if (self->vm >= 0)
+		close(self->vm);
+	if (self->kvm >= 0)
+		close(self->kvm);
+}
+
+/*
+ * kvm_main.c, kvm_vm_ioctl_check_extension_generic():
+ *	case KVM_CAP_GUEST_MEMFD: return !kvm || kvm_arch_has_private_mem(kvm);
+ */
+TEST_F(gmem, cap_on_vm_fd)
+{
+	ASSERT_EQ(1, ioctl(self->kvm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD));
+	ASSERT_EQ(variant->private_mem ? 1 : 0,
+		  ioctl(self->vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD));
+}
+
+/* kvm_gmem_create(): if (size <= 0 || !PAGE_ALIGNED(size)) return -EINVAL; */
+TEST_F(gmem, create_invalid_size)
+{
+	const __u64 sizes[] = {
+		0,
+		1,
+		self->page - 1,
+		self->page + 1,
+		self->size - 1,
+		LLONG_MAX,
+		1ULL << 63,
+		-self->page,
+		-1ULL,
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		ASSERT_ERRNO(EINVAL, gmem_create(self->vm, sizes[i], 0),
+			     "(size 0x%llx)", (unsigned long long)sizes[i]);
+	}
+}
+
+/* kvm_gmem_create(): valid_flags = 0; if (flags & ~valid_flags) return -EINVAL; */
+TEST_F(gmem, create_invalid_flags)
+{
+	unsigned int bit;
+
+	for (bit = 0; bit < 64; bit++) {
+		ASSERT_ERRNO(EINVAL, gmem_create(self->vm, self->size, 1ULL << bit),
+			     "(bit %u)", bit);
+	}
+}
+
+/* kvm_gmem_create() never looks at kvm_create_guest_memfd.reserved[]. */
+TEST_F(gmem, create_reserved_ignored)
+{
+	struct kvm_create_guest_memfd args = { .size = self->size };
+	int fd;
+
+	memset(args.reserved, 0xff, sizeof(args.reserved));
+	fd = ioctl(self->vm, KVM_CREATE_GUEST_MEMFD, &args);
+	ASSERT_LE(0, fd) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
+	ASSERT_EQ(self->size, file_size(_metadata, fd));
+	ASSERT_EQ(0, close(fd));
+}
+
+/* kvm_vm_ioctl(): KVM_CREATE_GUEST_MEMFD: copy_from_user() fails: -EFAULT */
+TEST_F(gmem, create_bad_pointer)
+{
+	ASSERT_ERR(EFAULT, ioctl(self->vm, KVM_CREATE_GUEST_MEMFD, NULL));
+}
+
+/*
+ * __kvm_gmem_create(): i_size = size, S_IFREG, O_RDWR, fd without
+ * O_CLOEXEC (get_unused_fd_flags(0)); kvm_gmem_getattr() is
+ * generic_fillattr(): st_blksize is the anon_inode fs block size, PAGE_SIZE.
+ */
+TEST_F(gmem, create_valid)
+{
+	struct stat st;
+	int fd, fl;
+
+	fd = gmem_create(self->vm, self->size, 0);
+	ASSERT_LE(0, fd) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
+
+	ASSERT_EQ(0, fstat(fd, &st));
+	ASSERT_EQ(self->size, st.st_size);
+	ASSERT_EQ(self->page, st.st_blksize);
+	ASSERT_TRUE(S_ISREG(st.st_mode));
+
+	fl = fcntl(fd, F_GETFL);
+	ASSERT_LE(0, fl);
+	ASSERT_EQ(O_RDWR, fl & O_ACCMODE);
+	ASSERT_EQ(0, fl & O_NONBLOCK);
+	ASSERT_EQ(0, fcntl(fd, F_GETFD));
+
+	ASSERT_EQ(0, close(fd));
+}
+
+/* A file larger than memory is fine: nothing is allocated at creation. */
+TEST_F(gmem, create_large)
+{
+	const __u64 size = 1ULL << 40;
+	int fd;
+
+	fd = gmem_create(self->vm, size, 0);
+	ASSERT_LE(0, fd) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
+	ASSERT_EQ(size, file_size(_metadata, fd));
+
+	/* The last page can be allocated and punched, one past it cannot. */
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, size - self->page, self->page));
+	ASSERT_ERR(EINVAL, fallocate(fd, FALLOC_FL_KEEP_SIZE, size, self->page));
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       size - self->page, self->page));
+	ASSERT_EQ(size, file_size(_metadata, fd));
+	ASSERT_EQ(0, close(fd));
+}
+
+/* kvm_gmem_create() accepts any positive, page-aligned loff_t. */
+TEST_F(gmem, create_max_size)
+{
+	const __u64 size = LLONG_MAX & ~(self->page - 1);
+	int fd;
+
+	fd = gmem_create(self->vm, size, 0);
+	ASSERT_LE(0, fd) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
+	ASSERT_EQ(size, file_size(_metadata, fd));
+	ASSERT_EQ(0, close(fd));
+}
+
+/* Each KVM_CREATE_GUEST_MEMFD is a file (and inode) of its own. */
+TEST_F(gmem, several_files)
+{
+	struct stat st[4];
+	int fd[4];
+	int i, j;
+
+	for (i = 0; i < 4; i++) {
+		fd[i] = gmem_create(self->vm, (i + 1) * self->page, 0);
+		ASSERT_LE(0, fd[i]) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
+		ASSERT_EQ(0, fstat(fd[i], &st[i]));
+		ASSERT_EQ((i + 1) * self->page, st[i].st_size);
+		for (j = 0; j < i; j++)
+			ASSERT_NE(st[j].st_ino, st[i].st_ino);
+	}
+
+	/* Each file has its own size. */
+	ASSERT_ERR(EINVAL, fallocate(fd[0], FALLOC_FL_KEEP_SIZE, 0, 2 * self->page));
+	ASSERT_EQ(0, fallocate(fd[1], FALLOC_FL_KEEP_SIZE, 0, 2 * self->page));
+
+	/* Closing one leaves the others working. */
+	ASSERT_EQ(0, close(fd[1]));
+	ASSERT_EQ(0, fallocate(fd[3], FALLOC_FL_KEEP_SIZE, 0, 4 * self->page));
+	ASSERT_EQ(0, fallocate(fd[2], FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       0, 3 * self->page));
+	ASSERT_EQ(0, close(fd[0]));
+	ASSERT_EQ(0, close(fd[2]));
+	ASSERT_EQ(0, close(fd[3]));
+}
+
+/* kvm_gmem_allocate(): the whole file, again, and a part of it. */
+TEST_F(gmem, fallocate_allocate)
+{
+	int fd = gmem_create(self->vm, self->size, 0);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, self->page, 2 * self->page));
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, self->size - self->page, self->page));
+	ASSERT_EQ(self->size, file_size(_metadata, fd));
+	ASSERT_EQ(0, close(fd));
+}
+
+/* kvm_gmem_fallocate(): if (!(mode & FALLOC_FL_KEEP_SIZE)) return -EOPNOTSUPP; */
+TEST_F(gmem, fallocate_requires_keep_size)
+{
+	int fd = gmem_create(self->vm, self->size, 0);
+
+	ASSERT_LE(0, fd);
+	ASSERT_ERR(EOPNOTSUPP, fallocate(fd, 0, 0, self->size));
+	ASSERT_ERR(EOPNOTSUPP, fallocate(fd, 0, 0, self->page));
+	/* Checked before the size and the alignment. */
+	ASSERT_ERR(EOPNOTSUPP, fallocate(fd, 0, 0, 2 * self->size));
+	ASSERT_ERR(EOPNOTSUPP, fallocate(fd, 0, 1, self->page));
+	ASSERT_EQ(self->size, file_size(_metadata, fd));
+	ASSERT_EQ(0, close(fd));
+}
+
+/*
+ * Modes other than allocation and PUNCH_HOLE, both with KEEP_SIZE.  Most
+ * pass vfs_fallocate() and are refused by kvm_gmem_fallocate():
+ *	if (!(mode & FALLOC_FL_KEEP_SIZE)) return -EOPNOTSUPP;
+ *	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) return -EOPNOTSUPP;
+ * PUNCH_HOLE without KEEP_SIZE, PUNCH_HOLE | ZERO_RANGE and the bits
+ * outside FALLOC_FL_MODE_MASK are refused by vfs_fallocate() already, with
+ * -EOPNOTSUPP too.
+ */
+TEST_F(gmem, fallocate_unsupported_modes)
+{
+	const int modes[] = {
+		FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+		FALLOC_FL_UNSHARE_RANGE | FALLOC_FL_KEEP_SIZE,
+		FALLOC_FL_ZERO_RANGE,
+		FALLOC_FL_COLLAPSE_RANGE,
+		FALLOC_FL_INSERT_RANGE,
+		FALLOC_FL_PUNCH_HOLE,
+		FALLOC_FL_NO_HIDE_STALE | FALLOC_FL_KEEP_SIZE,
+		FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+		0x80 | FALLOC_FL_KEEP_SIZE,
+	};
+	unsigned int i;
+	int fd;
+
+	fd = gmem_create(self->vm, self->size, 0);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < ARRAY_SIZE(modes); i++) {
+		ASSERT_ERRNO(EOPNOTSUPP, fallocate(fd, modes[i], 0, self->page),
+			     "(mode 0x%x)", modes[i]);
+	}
+	ASSERT_EQ(self->size, file_size(_metadata, fd));
+	ASSERT_EQ(0, close(fd));
+}
+
+/* kvm_gmem_fallocate(): if (!PAGE_ALIGNED(offset) || !PAGE_ALIGNED(len)) return -EINVAL; */
+TEST_F(gmem, fallocate_unaligned)
+{
+	const __u64 p = self->page;
+	const __u64 ranges[][2] = {
+		{ 1, p },
+		{ p / 2, p },
+		{ p - 1, p },
+		{ 0, 1 },
+		{ 0, p - 1 },
+		{ 0, p + 1 },
+		{ p, p / 2 },
+		{ 1, 1 },
+	};
+	unsigned int i;
+	int fd;
+
+	fd = gmem_create(self->vm, self->size, 0);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < ARRAY_SIZE(ranges); i++) {
+		ASSERT_ERRNO(EINVAL, fallocate(fd, FALLOC_FL_KEEP_SIZE, ranges[i][0], ranges[i][1]),
+			     "(offset 0x%llx len 0x%llx)", (unsigned long long)ranges[i][0],
+			     (unsigned long long)ranges[i][1]);
+	}
+	ASSERT_EQ(0, close(fd));
+}
+
+/* kvm_gmem_allocate(): if (offset + len > i_size_read(inode)) return -EINVAL; */
+TEST_F(gmem, fallocate_past_size)
+{
+	const __u64 p = self->page, s = self->size;
+	const __u64 ranges[][2] = {
+		{ 0, s + p },
+		{ s, p },
+		{ s - p, 2 * p },
+		{ 2 * s, p },
+		{ 1ULL << 40, p },
+	};
+	unsigned int i;
+	int fd;
+
+	fd = gmem_create(self->vm, s, 0);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < ARRAY_SIZE(ranges); i++) {
+		ASSERT_ERRNO(EINVAL, fallocate(fd, FALLOC_FL_KEEP_SIZE, ranges[i][0], ranges[i][1]),
+			     "(offset 0x%llx len 0x%llx)", (unsigned long long)ranges[i][0],
+			     (unsigned long long)ranges[i][1]);
+	}
+	/* The size did not grow, and the last page is still in range. */
+	ASSERT_EQ(s, file_size(_metadata, fd));
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, s - p, p));
+	ASSERT_EQ(0, close(fd));
+}
+
+/* vfs_fallocate(): if (offset < 0 || len <= 0) return -EINVAL; */
+TEST_F(gmem, fallocate_empty_or_negative)
+{
+	int fd = gmem_create(self->vm, self->size, 0);
+
+	ASSERT_LE(0, fd);
+	ASSERT_ERR(EINVAL, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 0));
+	ASSERT_ERR(EINVAL, fallocate(fd, FALLOC_FL_KEEP_SIZE, -(off_t)self->page, self->page));
+	ASSERT_ERR(EINVAL, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, -(off_t)self->page));
+	ASSERT_ERR(EINVAL, fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 0));
+	ASSERT_EQ(0, close(fd));
+}
+
+/* kvm_gmem_punch_hole(): allocated or not, whole or in part. */
+TEST_F(gmem, punch_hole)
+{
+	const int mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	int fd = gmem_create(self->vm, self->size, 0);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fallocate(fd, mode, 0, self->size));
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
+	ASSERT_EQ(0, fallocate(fd, mode, self->page, self->page));
+	ASSERT_EQ(0, fallocate(fd, mode, self->page, self->page));
+	ASSERT_EQ(0, fallocate(fd, mode, 0, self->size));
+	ASSERT_EQ(0, fallocate(fd, mode, 0, self->size));
+	/* Punched pages can be allocated again. */
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
+	ASSERT_EQ(self->size, file_size(_metadata, fd));
+	ASSERT_EQ(0, close(fd));
+}
+
+/*
+ * kvm_gmem_punch_hole() does not check i_size: a range that ends, or
+ * starts, past the end of the file succeeds and leaves the size alone.
+ */
+TEST_F(gmem, punch_hole_past_size)
+{
+	const int mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	const __u64 p = self->page, s = self->size;
+	int fd = gmem_create(self->vm, s, 0);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, s));
+	ASSERT_EQ(0, fallocate(fd, mode, s - p, 2 * p));
+	ASSERT_EQ(0, fallocate(fd, mode, s, p));
+	ASSERT_EQ(0, fallocate(fd, mode, 0, 4 * s));
+	ASSERT_EQ(0, fallocate(fd, mode, 8 * s, p));
+	ASSERT_EQ(0, fallocate(fd, mode, 1ULL << 40, 1ULL << 40));
+	ASSERT_EQ(s, file_size(_metadata, fd));
+	ASSERT_EQ(0, close(fd));
+}
+
+/* kvm_gmem_fallocate(): if (!PAGE_ALIGNED(offset) || !PAGE_ALIGNED(len)) return -EINVAL; */
+TEST_F(gmem, punch_hole_unaligned)
+{
+	const int mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	const __u64 p = self->page;
+	const __u64 ranges[][2] = {
+		{ 1, p },
+		{ p / 2, p },
+		{ 0, 1 },
+		{ 0, p - 1 },
+		{ p, p + 1 },
+		{ self->size + 1, p },
+	};
+	unsigned int i;
+	int fd;
+
+	fd = gmem_create(self->vm, self->size, 0);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < ARRAY_SIZE(ranges); i++) {
+		ASSERT_ERRNO(EINVAL, fallocate(fd, mode, ranges[i][0], ranges[i][1]),
+			     "(offset 0x%llx len 0x%llx)", (unsigned long long)ranges[i][0],
+			     (unsigned long long)ranges[i][1]);
+	}
+	ASSERT_EQ(0, close(fd));
+}
+
+/*
+ * The size is fixed: do_truncate() -> notify_change() -> kvm_gmem_setattr(),
+ * which returns -EINVAL for any size, the current one included.
+ */
+TEST_F(gmem, ftruncate_refused)
+{
+	const __u64 sizes[] = { 0, self->page, self->size, 2 * self->size };
+	unsigned int i;
+	int fd;
+
+	fd = gmem_create(self->vm, self->size, 0);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		ASSERT_ERRNO(EINVAL, ftruncate(fd, sizes[i]),
+			     "(length 0x%llx)", (unsigned long long)sizes[i]);
+	}
+	ASSERT_EQ(self->size, file_size(_metadata, fd));
+	ASSERT_EQ(0, close(fd));
+}
+
+/*
+ * kvm_gmem_fops has neither read/read_iter nor write/write_iter, so
+ * file_init_path() sets neither FMODE_CAN_READ nor FMODE_CAN_WRITE:
+ * vfs_read(): if (!(file->f_mode & FMODE_CAN_READ)) return -EINVAL;
+ * vfs_write(): if (!(file->f_mode & FMODE_CAN_WRITE)) return -EINVAL;
+ */
+TEST_F(gmem, read_write_refused)
+{
+	char buf[64] = { 0 };
+	int fd = gmem_create(self->vm, self->size, 0);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
+	ASSERT_ERR(EINVAL, read(fd, buf, sizeof(buf)));
+	ASSERT_ERR(EINVAL, write(fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, close(fd));
+}
+
+/*
+ * A file made by alloc_file_pseudo() never gets FMODE_PREAD/FMODE_PWRITE
+ * (only do_dentry_open() sets them): ksys_pread64()/ksys_pwrite64() return
+ * -ESPIPE.
+ */
+TEST_F(gmem, pread_pwrite_refused)
+{
+	char buf[64] = { 0 };
+	int fd = gmem_create(self->vm, self->size, 0);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
+	ASSERT_ERR(ESPIPE, pread(fd, buf, sizeof(buf), 0));
+	ASSERT_ERR(ESPIPE, pwrite(fd, buf, sizeof(buf), 0));
+	ASSERT_ERR(ESPIPE, pread(fd, buf, sizeof(buf), self->page));
+	ASSERT_EQ(0, close(fd));
+}
+
+/* No .llseek, so no FMODE_LSEEK: vfs_llseek() returns -ESPIPE. */
+TEST_F(gmem, lseek_refused)
+{
+	int fd = gmem_create(self->vm, self->size, 0);
+
+	ASSERT_LE(0, fd);
+	ASSERT_ERR(ESPIPE, lseek(fd, 0, SEEK_SET));
+	ASSERT_ERR(ESPIPE, lseek(fd, 0, SEEK_END));
+	ASSERT_ERR(ESPIPE, lseek(fd, self->page, SEEK_CUR));
+	ASSERT_EQ(0, close(fd));
+}
+
+/* No .mmap: do_mmap(): if (!file->f_op->mmap) return -ENODEV; */
+TEST_F(gmem, mmap_refused)
+{
+	int fd = gmem_create(self->vm, self->size, 0);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
+	ASSERT_ERR(ENODEV, mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+	ASSERT_ERR(ENODEV, mmap(NULL, self->page, PROT_READ, MAP_SHARED, fd, 0));
+	ASSERT_ERR(ENODEV, mmap(NULL, self->page, PROT_READ, MAP_PRIVATE, fd, 0));
+	ASSERT_EQ(0, close(fd));
+}
+
+/*
+ * check_memory_region_flags(): KVM_MEM_GUEST_MEMFD is a valid flag only if
+ * kvm_arch_has_private_mem(kvm); it is checked before anything else, so on
+ * the default VM even a bad fd gives -EINVAL.
+ */
+TEST_F(gmem, memslot_needs_private_vm)
+{
+	void *mem;
+	int fd;
+
+	ASSERT_LT(0, ioctl(self->vm, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY2));
+	mem = mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	fd = gmem_create(self->vm, self->size, 0);
+	ASSERT_LE(0, fd);
+
+	if (variant->private_mem) {
+		ASSERT_EQ(0, set_region(self->vm, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(0),
+					self->size, mem, fd, 0));
+		ASSERT_EQ(0, delete_region(self->vm, 0));
+	} else {
+		ASSERT_ERR(EINVAL, set_region(self->vm, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(0),
+					      self->size, mem, fd, 0));
+		ASSERT_ERR(EINVAL, set_region(self->vm, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(0),
+					      self->size, mem, -1, 0));
+		/* The same memory without the flag is an ordinary memslot. */
+		ASSERT_EQ(0, set_region(self->vm, 0, 0, SLOT_GPA(0), self->size, mem, fd, 0));
+		ASSERT_EQ(0, delete_region(self->vm, 0));
+	}
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, munmap(mem, self->size));
+}
+
+/*
+ * Memslots backed by guest_memfd (KVM_SET_USER_MEMORY_REGION2 with
+ * KVM_MEM_GUEST_MEMFD): only a VM with private memory has them, i.e.
+ * KVM_X86_SW_PROTECTED_VM here.  Other architectures have no such VM type
+ * in 6.12, so the fixture has no variant (and skips) there.
+ */
+FIXTURE(bind) {
+	int kvm;
+	int vm;
+	int gmem;		/* GMEM_PAGES pages */
+	__u64 page;
+	__u64 size;		/* of gmem and of mem */
+	void *mem;		/* userspace_addr of every memslot */
+};
+
+FIXTURE_VARIANT(bind) {
+	unsigned long vm_type;
+};
+
+#ifdef __x86_64__
+FIXTURE_VARIANT_ADD(bind, sw_protected_vm) {
+	.vm_type = KVM_X86_SW_PROTECTED_VM,
+};
+#endif
+
+FIXTURE_SETUP(bind)
+{
+	self->kvm = -1;
+	self->vm = -1;
+	self->gmem = -1;
+	self->mem = MAP_FAILED;
+	self->page = page_size();
+	self->size = GMEM_PAGES * self->page;
+	if (!variant) {
+		/* Checked first: without guest_memfd, that is why we skip. */
+		if (!open_vm(_metadata, &self->kvm, &self->vm, 0))
+			return;
+		SKIP(return, "no VM type with private memory on this architecture");
+	}
+	if (!open_vm(_metadata, &self->kvm, &self->vm, variant->vm_type))
+		return;
+
+	ASSERT_EQ(1, ioctl(self->vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD));
+	ASSERT_LT(0, ioctl(self->vm, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY2));
+	self->gmem = gmem_create(self->vm, self->size, 0);
+	ASSERT_LE(0, self->gmem) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
+	self->mem = mmap(NULL, self->size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->mem);
+}
+
+FIXTURE_TEARDOWN(bind)
+{
+	if (self->mem != MAP_FAILED)
+		munmap(self->mem, self->size);
+	if (self->gmem >= 0)
+		close(self->gmem);
+	if (self->vm >= 0)
+		close(self->vm);
+	if (self->kvm >= 0)
+		close(self->kvm);
+}
+
+/* Memslot @slot at SLOT_GPA(@slot): @size bytes of @gmem from @offset. */
+static int bind_slot(FIXTURE_DATA(bind) * self, __u32 slot, int gmem, __u64 offset, __u64 size)
+{
+	return set_region(self->vm, slot, KVM_MEM_GUEST_MEMFD, SLOT_GPA(slot), size,
+			  self->mem, gmem, offset);
+}
+
+/*
+ * A memslot binds its range of the file; deleting the memslot
+ * (memory_size 0) releases the range, which can then be bound again.
+ * __kvm_set_memory_region(): deleting a memslot that does not exist:
+ *	if (!old || !old->npages) return -EINVAL;
+ */
+TEST_F(bind, create_delete_recreate)
+{
+	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, 0, self->size));
+	ASSERT_EQ(0, delete_region(self->vm, 0));
+	ASSERT_ERR(EINVAL, delete_region(self->vm, 0));
+
+	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, 0, self->size));
+	ASSERT_EQ(0, delete_region(self->vm, 0));
+
+	ASSERT_EQ(0, bind_slot(self, 1, self->gmem, 0, self->size));
+	ASSERT_EQ(0, delete_region(self->vm, 1));
+
+	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, self->page, self->size - self->page));
+	ASSERT_EQ(0, bind_slot(self, 1, self->gmem, 0, self->page));
+	ASSERT_EQ(0, delete_region(self->vm, 0));
+	ASSERT_EQ(0, delete_region(self->vm, 1));
+}
+
+/*
+ * __kvm_set_memory_region(), modifying an existing memslot:
+ *	if (mem->flags & KVM_MEM_GUEST_MEMFD) return -EINVAL;
+ *	if (... ((mem->flags ^ old->flags) &
+ *		 (KVM_MEM_READONLY | KVM_MEM_GUEST_MEMFD))) return -EINVAL;
+ */
+TEST_F(bind, memslot_immutable)
+{
+	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, 0, self->size));
+
+	/* The same memslot again, moved, or without the flag. */
+	ASSERT_ERR(EINVAL, bind_slot(self, 0, self->gmem, 0, self->size));
+	ASSERT_ERR(EINVAL, set_region(self->vm, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(1),
+				      self->size, self->mem, self->gmem, 0));
+	ASSERT_ERR(EINVAL, set_region(self->vm, 0, 0, SLOT_GPA(0), self->size, self->mem, 0, 0));
+
+	ASSERT_EQ(0, delete_region(self->vm, 0));
+	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, 0, self->size));
+}
+
+/*
+ * check_memory_region_flags(): with KVM_MEM_GUEST_MEMFD, neither
+ * KVM_MEM_LOG_DIRTY_PAGES nor KVM_MEM_READONLY is valid, nor is any
+ * undefined bit.
+ */
+TEST_F(bind, invalid_flags)
+{
+	const __u32 flags[] = {
+		KVM_MEM_GUEST_MEMFD | KVM_MEM_LOG_DIRTY_PAGES,
+		KVM_MEM_GUEST_MEMFD | KVM_MEM_READONLY,
+		KVM_MEM_GUEST_MEMFD | (1U << 3),
+		KVM_MEM_GUEST_MEMFD | (1U << 31),
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(flags); i++) {
+		ASSERT_ERRNO(EINVAL, set_region(self->vm, 0, flags[i], SLOT_GPA(0), self->size,
+						self->mem, self->gmem, 0),
+			     "(flags 0x%x)", flags[i]);
+	}
+	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, 0, self->size));
+}
+
+/*
+ * KVM_SET_USER_MEMORY_REGION (v1) has no guest_memfd fields: kvm_vm_ioctl():
+ *	if (ioctl == KVM_SET_USER_MEMORY_REGION &&
+ *	    (mem.flags & ~KVM_SET_USER_MEMORY_REGION_V1_FLAGS)) -> -EINVAL
+ */
+TEST_F(bind, v1_ioctl_refused)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = 0,
+		.flags = KVM_MEM_GUEST_MEMFD,
+		.guest_phys_addr = SLOT_GPA(0),
+		.memory_size = self->size,
+		.userspace_addr = (uintptr_t)self->mem,
+	};
+
+	ASSERT_ERR(EINVAL, ioctl(self->vm, KVM_SET_USER_MEMORY_REGION, &region));
+	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, 0, self->size));
+}
+
+/*
+ * __kvm_set_memory_region():
+ *	if (mem->flags & KVM_MEM_GUEST_MEMFD &&
+ *	    (mem->guest_memfd_offset & (PAGE_SIZE - 1) || ...)) return -EINVAL;
+ */
+TEST_F(bind, unaligned_offset)
+{
+	const __u64 offsets[] = { 1, self->page / 2, self->page - 1, self->page + 1 };
+	const __u64 len = self->size - 2 * self->page;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(offsets); i++) {
+		ASSERT_ERRNO(EINVAL, bind_slot(self, 0, self->gmem, offsets[i], len),
+			     "(offset 0x%llx)", (unsigned long long)offsets[i]);
+	}
+	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, self->page, len));
+}
+
+/*
+ * __kvm_set_memory_region(): an offset + size that wraps:
+ *	mem->guest_memfd_offset + mem->memory_size < mem->guest_memfd_offset -> -EINVAL
+ */
+TEST_F(bind, offset_overflow)
+{
+	ASSERT_ERR(EINVAL, bind_slot(self, 0, self->gmem, -self->page, self->page));
+	ASSERT_ERR(EINVAL, bind_slot(self, 0, self->gmem, -self->size, 2 * self->size));
+	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, self->size - self->page, self->page));
+}
+
+/* kvm_gmem_bind(): if (... offset + size > i_size_read(inode)) return -EINVAL; */
+TEST_F(bind, range_past_size)
+{
+	const __u64 p = self->page, s = self->size;
+	const __u64 ranges[][2] = {
+		{ 0, s + p },
+		{ p, s },
+		{ s, p },
+		{ s - p, 2 * p },
+		{ 2 * s, p },
+		{ 1ULL << 63, p },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(ranges); i++) {
+		ASSERT_ERRNO(EINVAL, bind_slot(self, 0, self->gmem, ranges[i][0], ranges[i][1]),
+			     "(offset 0x%llx size 0x%llx)", (unsigned long long)ranges[i][0],
+			     (unsigned long long)ranges[i][1]);
+	}
+	/* Ending exactly at the end of the file is fine. */
+	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, p, s - p));
+}
+
+/*
+ * kvm_gmem_bind(): a page of the file belongs to at most one memslot:
+ *	if (!xa_empty(&gmem->bindings) &&
+ *	    xa_find(&gmem->bindings, &start, end - 1, XA_PRESENT)) -> -EINVAL
+ * The memslots have disjoint guest addresses, so the overlap in the file is
+ * the only reason for the error (an overlap in guest addresses is -EEXIST).
+ */
+TEST_F(bind, overlap_in_file)
+{
+	const __u64 p = self->page, s = self->size;
+
+	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, 0, 2 * p));		/* pages 0-1 */
+
+	ASSERT_ERR(EINVAL, bind_slot(self, 1, self->gmem, 0, 2 * p));
+	ASSERT_ERR(EINVAL, bind_slot(self, 1, self->gmem, p, 2 * p));
+	ASSERT_ERR(EINVAL, bind_slot(self, 1, self->gmem, p, p));
+	ASSERT_ERR(EINVAL, bind_slot(self, 1, self->gmem, 0, s));
+
+	ASSERT_EQ(0, bind_slot(self, 1, self->gmem, 2 * p, 2 * p));	/* pages 2-3 */
+	ASSERT_ERR(EINVAL, bind_slot(self, 2, self->gmem, 3 * p, p));
+	ASSERT_ERR(EINVAL, bind_slot(self, 2, self->gmem, p, 2 * p));
+	ASSERT_EQ(0, bind_slot(self, 2, self->gmem, 4 * p, s - 4 * p));	/* the rest */
+	ASSERT_ERR(EINVAL, bind_slot(self, 3, self->gmem, s - p, p));
+
+	/* Deleting memslot 0 frees pages 0-1, and only those. */
+	ASSERT_EQ(0, delete_region(self->vm, 0));
+	ASSERT_ERR(EINVAL, bind_slot(self, 3, self->gmem, p, 2 * p));
+	ASSERT_EQ(0, bind_slot(self, 3, self->gmem, p, p));
+	ASSERT_EQ(0, bind_slot(self, 4, self->gmem, 0, p));
+	ASSERT_ERR(EINVAL, bind_slot(self, 5, self->gmem, 0, p));
+}
+
+/* Bindings are per file: the same range of different files never conflicts. */
+TEST_F(bind, several_files)
+{
+	int fd[4];
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		fd[i] = gmem_create(self->vm, self->size, 0);
+		ASSERT_LE(0, fd[i]);
+		ASSERT_EQ(0, bind_slot(self, i, fd[i], 0, self->size));
+	}
+	ASSERT_EQ(0, bind_slot(self, 4, self->gmem, 0, self->size));
+	ASSERT_ERR(EINVAL, bind_slot(self, 5, fd[2], 0, self->page));
+
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, delete_region(self->vm, i));
+	/* Re-created crosswise. */
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, bind_slot(self, i, fd[3 - i], 0, self->size));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, close(fd[i]));
+}
+
+/* kvm_gmem_bind(): gmem = file->private_data; if (gmem->kvm != kvm) -> -EINVAL */
+TEST_F(bind, other_vm)
+{
+	int vm2, gmem2;
+
+	vm2 = ioctl(self->kvm, KVM_CREATE_VM, variant->vm_type);
+	ASSERT_LE(0, vm2);
+	gmem2 = gmem_create(vm2, self->size, 0);
+	ASSERT_LE(0, gmem2);
+
+	ASSERT_ERR(EINVAL, bind_slot(self, 0, gmem2, 0, self->size));
+	ASSERT_ERR(EINVAL, set_region(vm2, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(0), self->size,
+				      self->mem, self->gmem, 0));
+
+	/* Each file is fine on its own VM. */
+	ASSERT_EQ(0, set_region(vm2, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(0), self->size,
+				self->mem, gmem2, 0));
+	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, 0, self->size));
+
+	ASSERT_EQ(0, close(gmem2));
+	ASSERT_EQ(0, close(vm2));
+}
+
+/* kvm_gmem_bind(): if (file->f_op != &kvm_gmem_fops) -> -EINVAL */
+TEST_F(bind, not_guest_memfd)
+{
+	int memfd, null;
+
+	memfd = memfd_create("guestmem_test", MFD_CLOEXEC);
+	ASSERT_LE(0, memfd) TH_LOG("memfd_create: %s", strerror(errno));
+	ASSERT_EQ(0, ftruncate(memfd, self->size));
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, null);
+
+	ASSERT_ERR(EINVAL, bind_slot(self, 0, memfd, 0, self->size));
+	ASSERT_ERR(EINVAL, bind_slot(self, 0, null, 0, self->size));
+	ASSERT_ERR(EINVAL, bind_slot(self, 0, self->kvm, 0, self->size));
+	ASSERT_ERR(EINVAL, bind_slot(self, 0, self->vm, 0, self->size));
+	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, 0, self->size));
+
+	ASSERT_EQ(0, close(null));
+	ASSERT_EQ(0, close(memfd));
+}
+
+/* kvm_gmem_bind(): file = fget(fd); if (!file) return -EBADF; */
+TEST_F(bind, bad_fd)
+{
+	int closed = dup(self->gmem);
+
+	ASSERT_LE(0, closed);
+	ASSERT_EQ(0, close(closed));
+
+	ASSERT_ERR(EBADF, bind_slot(self, 0, closed, 0, self->size));
+	ASSERT_ERR(EBADF, bind_slot(self, 0, -1, 0, self->size));
+	ASSERT_ERR(EBADF, bind_slot(self, 0, INT_MAX, 0, self->size));
+	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, 0, self->size));
+}
+
+#ifdef __x86_64__
+/*
+ * A real-mode guest whose memory is two memslots: its code at CODE_GPA and
+ * GUEST_PRIV_SIZE bytes of the fixture's guest_memfd at PRIV_GPA, marked
+ * private.  Entered at GUEST_STORE it writes ECX to PRIV_GPA + BX; at
+ * GUEST_LOAD it only reads; either way it reports the dword at PRIV_GPA + BX
+ * with "out %eax, $GUEST_PORT" and halts.
+ */
+#define CODE_SLOT		20
+#define PRIV_SLOT		21
+#define CODE_GPA		0x0
+#define PRIV_GPA		0x10000		/* DS = 0x1000 below */
+#define GUEST_SIZE		0x10000
+#define GUEST_PORT		0x10
+#define GUEST_STORE		0x0
+#define GUEST_LOAD		0x8
+
+static const unsigned char guest_code[] = {
+	/* GUEST_STORE: */
+	0xb8, 0x00, 0x10,		/* mov $0x1000, %ax */
+	0x8e, 0xd8,			/* mov %ax, %ds */
+	0x66, 0x89, 0x0f,		/* mov %ecx, (%bx) */
+	/* GUEST_LOAD: */
+	0xb8, 0x00, 0x10,		/* mov $0x1000, %ax */
+	0x8e, 0xd8,			/* mov %ax, %ds */
+	0x66, 0x8b, 0x07,		/* mov (%bx), %eax */
+	0x66, 0xe7, GUEST_PORT,		/* out %eax, $GUEST_PORT */
+	0xf4,				/* hlt */
+};
+
+struct guest {
+	void *code;
+	int vcpu;
+	int run_size;
+	struct kvm_run *run;
+};
+
+static void set_private(struct __test_metadata *_metadata, int vm, __u64 gpa, __u64 size,
+			bool private)
+{
+	struct kvm_memory_attributes attr = {
+		.address = gpa,
+		.size = size,
+		.attributes = private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0,
+	};
+
+	ASSERT_EQ(0, ioctl(vm, KVM_SET_MEMORY_ATTRIBUTES, &attr))
+		TH_LOG("KVM_SET_MEMORY_ATTRIBUTES: %s", strerror(errno));
+}
+
+static void guest_create(struct __test_metadata *_metadata, FIXTURE_DATA(bind) * self,
+			 struct guest *g)
+{
+	ASSERT_EQ(4096, self->page);
+	ASSERT_LE(GUEST_SIZE, self->size);
+	ASSERT_NE(0, ioctl(self->vm, KVM_CHECK_EXTENSION, KVM_CAP_MEMORY_ATTRIBUTES) &
+		  KVM_MEMORY_ATTRIBUTE_PRIVATE);
+
+	g->code = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, g->code);
+	memcpy(g->code, guest_code, sizeof(guest_code));
+	ASSERT_EQ(0, set_region(self->vm, CODE_SLOT, 0, CODE_GPA, GUEST_SIZE, g->code, 0, 0));
+	ASSERT_EQ(0, set_region(self->vm, PRIV_SLOT, KVM_MEM_GUEST_MEMFD, PRIV_GPA, GUEST_SIZE,
+				self->mem, self->gmem, 0));
+	set_private(_metadata, self->vm, PRIV_GPA, GUEST_SIZE, true);
+
+	g->vcpu = ioctl(self->vm, KVM_CREATE_VCPU, 0);
+	ASSERT_LE(0, g->vcpu) TH_LOG("KVM_CREATE_VCPU: %s", strerror(errno));
+	g->run_size = ioctl(self->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	ASSERT_LT(0, g->run_size);
+	g->run = mmap(NULL, g->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, g->vcpu, 0);
+	ASSERT_NE(MAP_FAILED, g->run);
+}
+
+static void guest_destroy(struct __test_metadata *_metadata, struct guest *g)
+{
+	ASSERT_EQ(0, munmap(g->run, g->run_size));
+	ASSERT_EQ(0, close(g->vcpu));
+	ASSERT_EQ(0, munmap(g->code, GUEST_SIZE));
+}
+
+/*
+ * Runs the guest from @entry with BX = @offset, ECX = @value until it halts.
+ * Returns 0 with the reported dword in *@word, or -1 with the errno of a
+ * failed KVM_RUN.
+ */
+static int guest_run(struct __test_metadata *_metadata, struct guest *g, unsigned int entry,
+		     __u16 offset, __u32 value, __u32 *word)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	bool reported = false;
+
+	ASSERT_EQ(0, ioctl(g->vcpu, KVM_GET_SREGS, &sregs));
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	ASSERT_EQ(0, ioctl(g->vcpu, KVM_SET_SREGS, &sregs));
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = CODE_GPA + entry;
+	regs.rflags = 0x2;
+	regs.rbx = offset;
+	regs.rcx = value;
+	ASSERT_EQ(0, ioctl(g->vcpu, KVM_SET_REGS, &regs));
+
+	for (;;) {
+		if (ioctl(g->vcpu, KVM_RUN, 0))
+			return -1;
+
+		switch (g->run->exit_reason) {
+		case KVM_EXIT_IO:
+			ASSERT_EQ(KVM_EXIT_IO_OUT, g->run->io.direction);
+			ASSERT_EQ(GUEST_PORT, g->run->io.port);
+			ASSERT_EQ(4, g->run->io.size);
+			memcpy(word, (char *)g->run + g->run->io.data_offset, 4);
+			reported = true;
+			break;
+		case KVM_EXIT_HLT:
+			ASSERT_TRUE(reported);
+			return 0;
+		default:
+			ASSERT_EQ(KVM_EXIT_HLT, g->run->exit_reason)
+				TH_LOG("unexpected exit reason %u", g->run->exit_reason);
+		}
+	}
+}
+
+static bool all_zero(const void *p, size_t len)
+{
+	const unsigned char *c = p;
+
+	while (len--)
+		if (*c++)
+			return false;
+	return true;
+}
+
+/*
+ * The guest reads and writes its private memory in the guest_memfd: a fresh
+ * page, allocated by fallocate() or not, reads as zero
+ * (kvm_gmem_prepare_folio() clears it), and the VMM's memory behind the same
+ * guest addresses never sees what the guest wrote.
+ */
+TEST_F(bind, guest_private_memory)
+{
+	struct guest g;
+	__u32 word;
+
+	ASSERT_EQ(0, fallocate(self->gmem, FALLOC_FL_KEEP_SIZE, 0, self->page));
+	guest_create(_metadata, self, &g);
+
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_LOAD, 0, 0, &word));
+	ASSERT_EQ(0, word);
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_LOAD, 0x3000, 0, &word));
+	ASSERT_EQ(0, word);
+
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_STORE, 0, 0x6d656d67, &word));
+	ASSERT_EQ(0x6d656d67, word);
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_STORE, 0x3000, 0x1234abcd, &word));
+	ASSERT_EQ(0x1234abcd, word);
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_LOAD, 0, 0, &word));
+	ASSERT_EQ(0x6d656d67, word);
+
+	ASSERT_TRUE(all_zero(self->mem, GUEST_SIZE));
+	guest_destroy(_metadata, &g);
+}
+
+/*
+ * kvm_gmem_punch_hole() unmaps the range from the guest and frees it: the
+ * guest reads zero there afterwards, and the rest of its memory is intact.
+ */
+TEST_F(bind, guest_punch_hole)
+{
+	const int mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	struct guest g;
+	__u32 word;
+
+	guest_create(_metadata, self, &g);
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_STORE, 0x0, 0x11111111, &word));
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_STORE, 0x1000, 0x22222222, &word));
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_STORE, 0x2000, 0x33333333, &word));
+
+	ASSERT_EQ(0, fallocate(self->gmem, mode, 0x1000, self->page));
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_LOAD, 0x1000, 0, &word));
+	ASSERT_EQ(0, word);
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_LOAD, 0x0, 0, &word));
+	ASSERT_EQ(0x11111111, word);
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_LOAD, 0x2000, 0, &word));
+	ASSERT_EQ(0x33333333, word);
+
+	/* The punched page is usable again. */
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_STORE, 0x1000, 0x44444444, &word));
+	ASSERT_EQ(0x44444444, word);
+
+	/* The whole file, and the guest's memory is all zero. */
+	ASSERT_EQ(0, fallocate(self->gmem, mode, 0, self->size));
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_LOAD, 0x0, 0, &word));
+	ASSERT_EQ(0, word);
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_LOAD, 0x2000, 0, &word));
+	ASSERT_EQ(0, word);
+	guest_destroy(_metadata, &g);
+}
+
+/*
+ * Closing the guest_memfd while its memslot is bound unmaps it from the
+ * guest (kvm_gmem_release()); the guest's next access to it fails KVM_RUN
+ * with -EFAULT and a KVM_EXIT_MEMORY_FAULT exit: kvm_gmem_get_pfn():
+ *	file = kvm_gmem_get_file(slot); if (!file) return -EFAULT;
+ * and kvm_faultin_pfn_private() -> kvm_mmu_prepare_memory_fault_exit().
+ * Then the memslot is replaced by one on a new file and the guest runs on.
+ */
+TEST_F(bind, guest_file_closed)
+{
+	struct guest g;
+	__u32 word;
+	int gmem2;
+
+	guest_create(_metadata, self, &g);
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_STORE, 0x1000, 0x6d656d67, &word));
+	ASSERT_EQ(0x6d656d67, word);
+
+	ASSERT_EQ(0, close(self->gmem));
+	self->gmem = -1;
+
+	ASSERT_ERR(EFAULT, guest_run(_metadata, &g, GUEST_LOAD, 0x1000, 0, &word));
+	ASSERT_EQ(KVM_EXIT_MEMORY_FAULT, g.run->exit_reason);
+	ASSERT_EQ(KVM_MEMORY_EXIT_FLAG_PRIVATE, g.run->memory_fault.flags);
+	ASSERT_EQ(PRIV_GPA + 0x1000, g.run->memory_fault.gpa);
+	ASSERT_EQ(self->page, g.run->memory_fault.size);
+
+	ASSERT_EQ(0, set_region(self->vm, PRIV_SLOT, 0, PRIV_GPA, 0, NULL, 0, 0));
+	gmem2 = gmem_create(self->vm, self->size, 0);
+	ASSERT_LE(0, gmem2);
+	ASSERT_EQ(0, set_region(self->vm, PRIV_SLOT, KVM_MEM_GUEST_MEMFD, PRIV_GPA, GUEST_SIZE,
+				self->mem, gmem2, 0));
+
+	/* The new file's memory is fresh, and the guest can use it. */
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_LOAD, 0x1000, 0, &word));
+	ASSERT_EQ(0, word);
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_STORE, 0x1000, 0x5a5a5a5a, &word));
+	ASSERT_EQ(0x5a5a5a5a, word);
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_LOAD, 0x1000, 0, &word));
+	ASSERT_EQ(0x5a5a5a5a, word);
+	ASSERT_TRUE(all_zero(self->mem, GUEST_SIZE));
+
+	guest_destroy(_metadata, &g);
+	ASSERT_EQ(0, close(gmem2));
+}
+#endif /* __x86_64__ */
+
+/*
+ * The file holds a reference on its VM (__kvm_gmem_create(): kvm_get_kvm()),
+ * so it outlives the VM's fd: with a memslot still bound (and, on x86_64, a
+ * guest that used the memory), closing the VM fd leaves the file fully
+ * usable, and closing the file afterwards releases the VM.
+ */
+TEST_F(bind, file_outlives_vm)
+{
+	const int punch = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	int vm2;
+#ifdef __x86_64__
+	struct guest g;
+	__u32 word;
+
+	guest_create(_metadata, self, &g);
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_STORE, 0x2000, 0x6d656d67, &word));
+	ASSERT_EQ(0x6d656d67, word);
+	guest_destroy(_metadata, &g);
+#else
+	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, 0, self->size));
+#endif
+	ASSERT_EQ(0, fallocate(self->gmem, FALLOC_FL_KEEP_SIZE, 0, self->size / 2));
+
+	ASSERT_EQ(0, close(self->vm));
+	self->vm = -1;
+
+	ASSERT_EQ(self->size, file_size(_metadata, self->gmem));
+	ASSERT_EQ(0, fallocate(self->gmem, FALLOC_FL_KEEP_SIZE, 0, self->size));
+	ASSERT_EQ(0, fallocate(self->gmem, punch, 0, self->page));
+	ASSERT_EQ(0, fallocate(self->gmem, punch, 0, self->size));
+	ASSERT_EQ(0, fallocate(self->gmem, FALLOC_FL_KEEP_SIZE, self->page, self->page));
+	ASSERT_ERR(EINVAL, fallocate(self->gmem, FALLOC_FL_KEEP_SIZE, 0, 2 * self->size));
+	ASSERT_ERR(EOPNOTSUPP, fallocate(self->gmem, 0, 0, self->page));
+	ASSERT_ERR(EINVAL, ftruncate(self->gmem, 0));
+
+	/* It still belongs to the old VM, not to a new one. */
+	vm2 = ioctl(self->kvm, KVM_CREATE_VM, variant->vm_type);
+	ASSERT_LE(0, vm2);
+	ASSERT_ERR(EINVAL, set_region(vm2, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(0), self->size,
+				      self->mem, self->gmem, 0));
+	ASSERT_EQ(0, close(vm2));
+
+	ASSERT_EQ(0, close(self->gmem));
+	self->gmem = -1;
+}
+
+/*
+ * The VM outlives the file: closing a guest_memfd with a memslot bound
+ * leaves the memslot in place (it can be deleted, not re-created), and
+ * the VM goes on with a new file in the same place.
+ */
+TEST_F(bind, vm_outlives_file)
+{
+	const int punch = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	int gmem2, gmem3;
+
+	ASSERT_EQ(0, fallocate(self->gmem, FALLOC_FL_KEEP_SIZE, 0, self->size));
+	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, 0, self->size / 2));
+	ASSERT_EQ(0, bind_slot(self, 1, self->gmem, self->size / 2, self->size / 2));
+
+	ASSERT_EQ(0, close(self->gmem));
+	self->gmem = -1;
+
+	gmem2 = gmem_create(self->vm, self->size, 0);
+	ASSERT_LE(0, gmem2);
+	/* Memslot 0 is still there: binding it again is a modification. */
+	ASSERT_ERR(EINVAL, bind_slot(self, 0, gmem2, 0, self->size / 2));
+
+	ASSERT_EQ(0, delete_region(self->vm, 0));
+	ASSERT_EQ(0, bind_slot(self, 0, gmem2, 0, self->size / 2));
+	ASSERT_EQ(0, bind_slot(self, 2, gmem2, self->size / 2, self->size / 2));
+	ASSERT_EQ(0, fallocate(gmem2, FALLOC_FL_KEEP_SIZE, 0, self->size));
+	ASSERT_EQ(0, fallocate(gmem2, punch, 0, self->size));
+
+	/* Deleting memslot 1 of the closed file works as well. */
+	ASSERT_EQ(0, delete_region(self->vm, 1));
+	ASSERT_EQ(0, delete_region(self->vm, 0));
+	ASSERT_EQ(0, delete_region(self->vm, 2));
+
+	/* The VM still makes and binds guest_memfds. */
+	gmem3 = gmem_create(self->vm, self->size, 0);
+	ASSERT_LE(0, gmem3);
+	ASSERT_EQ(0, bind_slot(self, 0, gmem3, 0, self->size));
+	ASSERT_EQ(0, bind_slot(self, 1, gmem2, 0, self->size));
+	ASSERT_EQ(0, close(gmem2));
+	ASSERT_EQ(0, close(gmem3));
+	ASSERT_EQ(0, delete_region(self->vm, 0));
+	ASSERT_EQ(0, delete_region(self->vm, 1));
+}
+
+TEST_HARNESS_MAIN
