@@ -3,13 +3,15 @@
 #
 # Install, with apt-get, whatever the harness needs and is missing; silent
 # when everything is present.  Runs as root on Debian 12 without prompts.
+# coccinelle needs ocaml-nox for the rules written as OCaml scripts.
 
 . "$(dirname "$0")/lib.sh"
 
 PKGS="make gcc libc6-dev binutils patch perl git rsync xz-utils cpio bc bison
 flex libelf-dev libssl-dev dwarves kmod ccache python3 linux-source-6.12
 qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
-libc6-dev-arm64-cross busybox-static sparse coccinelle clang lld llvm codespell"
+libc6-dev-arm64-cross busybox-static sparse coccinelle ocaml-nox clang lld llvm
+codespell"
 
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
