@@ -4,7 +4,9 @@
  *
  * Creates a software-protected x86 VM (KVM_X86_SW_PROTECTED_VM) with two
  * memslots: ordinary memory holding the guest's code, and 64 KiB backed by
- * a guest_memfd that KVM_SET_MEMORY_ATTRIBUTES marks private.  A real-mode
+ * a guest_memfd that KVM_SET_MEMORY_ATTRIBUTES marks private.  The demo
+ * checks that the guest_memfd is a guestmem file (fstatfs() shows the
+ * guestmem filesystem): its memory belongs to mm's guestmem.  A real-mode
  * guest writes a secret into the private memory and reports what it reads
  * back through port I/O; the VMM shows that its own view of the same guest
  * addresses never saw the secret and that the guest_memfd cannot be read
@@ -22,6 +24,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <linux/kvm.h>
 
@@ -32,6 +35,8 @@
 #define REPORT_PORT	0x10
 #define SECRET		0xc0ffee42u
 #define SHARED_WORD	0x5ea4ed00u
+/* mm/guestmem/guestmem.c: the filesystem of every guestmem file */
+#define GUESTMEM_MAGIC	0x67756d6d
 
 /*
  * Guest code, 16-bit real mode.  Entry points (offsets from CODE_GPA):
@@ -155,6 +160,7 @@ static uint32_t run_guest(const char *entry)
 int main(void)
 {
 	struct kvm_create_guest_memfd gmem = { .size = PRIV_SIZE };
+	struct statfs sfs;
 	struct kvm_userspace_memory_region2 slot;
 	uint32_t word, buf;
 	char *code, *shared_view;
@@ -187,6 +193,11 @@ int main(void)
 		die("KVM_CREATE_GUEST_MEMFD");
 	say("created a %d KiB guest_memfd: the file that holds the guest's private memory",
 	    PRIV_SIZE >> 10);
+	if (fstatfs(gfd, &sfs))
+		die("fstatfs(guest_memfd)");
+	check(sfs.f_type == GUESTMEM_MAGIC, "the guest_memfd is not a guestmem file");
+	say("the guest_memfd is a guestmem file (filesystem magic 0x%lx): mm owns its memory, KVM only binds it",
+	    (unsigned long)sfs.f_type);
 
 	memset(&slot, 0, sizeof(slot));
 	slot.slot = 0;
