@@ -196,7 +196,7 @@ int main(void)
 	if (fstatfs(gfd, &sfs))
 		die("fstatfs(guest_memfd)");
 	check(sfs.f_type == GUESTMEM_MAGIC, "the guest_memfd is not a guestmem file");
-	say("the guest_memfd is a guestmem file (filesystem magic 0x%lx): mm owns its memory, KVM only binds it",
+	say("the guest_memfd is a guestmem file (fs magic 0x%lx): mm owns its memory",
 	    (unsigned long)sfs.f_type);
 
 	memset(&slot, 0, sizeof(slot));
