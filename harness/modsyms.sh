@@ -18,8 +18,16 @@ arch_setup x86_64
 tree=$(tree_dir guestmem)
 out=$BUILD/logs/check
 mkdir -p "$out"
-ours=$("$TOP/harness/build-kernel.sh" guestmem x86_64 test 2>>"$out/modsyms-build.log")
-stock=$("$TOP/harness/build-kernel.sh" stock x86_64 test 2>>"$out/modsyms-build.log")
+: > "$out/modsyms-build.log"
+for t in guestmem stock; do
+	"$TOP/harness/build-kernel.sh" $t x86_64 test >/dev/null 2>>"$out/modsyms-build.log" || {
+		tail -5 "$out/modsyms-build.log"
+		echo "modsyms: the $t x86_64 test kernel does not build"
+		exit 1
+	}
+done
+ours=$(obj_dir guestmem x86_64 test)
+stock=$(obj_dir stock x86_64 test)
 
 FORBIDDEN='^(set_direct_map_.*|flush_tlb_kernel_range|__filemap_.*|filemap_.*|truncate_inode_pages.*|truncate_pagecache.*|invalidate_inode_pages.*|alloc_anon_inode|anon_inode_make_secure_inode|anon_inode_create_getfile|folio_zap_direct_map|folio_restore_direct_map)$'
 
