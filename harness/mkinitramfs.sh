@@ -6,6 +6,8 @@
 #               and the demo, each as one plan entry
 #   MODE run    the demo only
 #   MODE bench  the benchmark programs (harness/bench/)
+# TREE=stock and FLAVOUR=bench pick another kernel's modules; ONLY=GLOB
+# keeps the plan entries whose name matches.
 # The plan is written to OUT.plan as well, for the parser and the reader.
 
 . "$(dirname "$0")/lib.sh"
@@ -33,10 +35,14 @@ plan=$root/plan
 : > "$plan"
 DEFAULT_TIMEOUT=${TEST_TIMEOUT:-120}
 
-# add NAME TIMEOUT REQUIRED BINARY [ARGS]: copy BINARY in, add a plan entry.
+# add NAME TIMEOUT REQUIRED BINARY [ARGS]: copy BINARY in, add a plan entry
+# (only when NAME matches the shell glob $ONLY, if that is set: a subset of
+# the plan for a developer, never used by make test).
 add() {
 	local name=$1 tmo=$2 req=$3 bin=$4
 	shift 4
+	# shellcheck disable=SC2254
+	case "$name" in ${ONLY:-*}) ;; *) return 0 ;; esac
 	local dst=/tests/$name
 	mkdir -p "$root$(dirname "$dst")"
 	cp "$bin" "$root$dst"
@@ -74,7 +80,7 @@ if [ "$mode" = test ]; then
 	# Every "require" line must have found its test.
 	while read -r a t act _; do
 		case "$a" in ''|'#'*) continue ;; esac
-		[ "$a" = "$arch" ] && [ "$act" = require ] || continue
+		[ "$a" = "$arch" ] && [ "$act" = require ] && [ -z "${ONLY:-}" ] || continue
 		grep -q "^kvm/$t	" "$plan" || die "required KVM selftest $t was not built for $arch"
 	done < "$TOP/harness/kvm-selftests.conf"
 	# Our selftests must really run where KVM has guest_memfd (x86_64);
