@@ -1,32 +1,238 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * gmem-populate: time fallocate() population and PUNCH_HOLE release of a
- * 256 MiB guest_memfd of a software-protected VM.  Prints
+ * gmem-populate: population, release and guest fault-in of a 256 MiB
+ * guest_memfd of a software-protected VM (KVM_X86_SW_PROTECTED_VM).
+ *
+ * Memslot 0 is ordinary anonymous memory at GPA 0 holding the guest code;
+ * memslot 1 is the guest_memfd at GPA 0x10000000, marked PRIVATE, whose
+ * shared side (userspace_addr) is a MAP_NORESERVE mapping never touched.
+ * The guest runs in 32-bit protected mode without paging, with flat
+ * segments set through KVM_SET_SREGS, so that it can address the range.
+ *
+ * Each of ROUNDS rounds times, starting from an empty file:
+ *   populate     fallocate(KEEP_SIZE) of the whole file
+ *   punch        PUNCH_HOLE of the whole (populated, unmapped) file
+ *   fault-in     the guest writes one byte to every 4 KiB page, so that
+ *                each page is allocated and mapped on the guest's own
+ *                fault (kvm_gmem_get_pfn); the whole KVM_RUN until hlt
+ *   re-touch     the same guest loop with every page already mapped:
+ *                the cost of the loop itself
+ *   punch-mapped PUNCH_HOLE of the whole file while the guest maps it,
+ *                which also leaves the file empty for the next round
+ *
+ * Prints, for harness/bench.sh (which runs the same binary on the stock
+ * and on our kernel and prints the ratios), lines
  *   BENCH <name> <median> <unit>
- * lines for harness/bench.sh, which runs the same binary on the stock and
- * on our kernel in one invocation and prints the ratios.
+ * followed by <name>_min and <name>_max lines.  Any failure prints a
+ * reason and exits 1.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/falloc.h>
 #include <linux/kvm.h>
+#include <asm/processor-flags.h>
 
-#define SIZE	(256ul << 20)
-#define ROUNDS	7
+#define CODE_GPA	0x0ul
+#define CODE_SIZE	0x1000ul
+#define PRIV_GPA	0x10000000ul
+#define PRIV_SIZE	(256ul << 20)
+#define PAGE_SZ		4096ul
+#define NR_PAGES	(PRIV_SIZE / PAGE_SZ)
+#define DONE_PORT	0x10
+#define ROUNDS		7
+
+/*
+ * Guest code, 32-bit protected mode, paging off, flat segments.  On entry
+ * %edi is the first guest address to touch and %esi the end of the range
+ * (both page aligned, %edi < %esi).  Writes one byte to every 4 KiB page,
+ * reports the final %edi (== %esi) on DONE_PORT, then halts.
+ */
+asm(".pushsection .rodata\n"
+	".globl guest_touch, guest_touch_end\n"
+	"guest_touch:\n"
+	".code32\n"
+	"1:	movb $1, (%edi)\n"
+	"	add $0x1000, %edi\n"
+	"	cmp %esi, %edi\n"
+	"	jb 1b\n"
+	"	mov %edi, %eax\n"
+	"	out %eax, $0x10\n"
+	"	hlt\n"
+	".code64\n"
+	"guest_touch_end:\n"
+	".popsection\n");
+extern const char guest_touch[], guest_touch_end[];
+
+static int vm, vcpu, gfd;
+static struct kvm_run *run;
+
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	printf("gmem-populate: FAILED: ");
+	vprintf(fmt, ap);
+	printf("\n");
+	va_end(ap);
+	exit(1);
+}
+
+static void die(const char *what)
+{
+	fail("%s: %s", what, strerror(errno));
+}
 
 static double now_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (clock_gettime(CLOCK_MONOTONIC, &ts))
+		die("clock_gettime");
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* fallocate() of the whole file with @mode; returns the time it took. */
+static double gmem_fallocate(int mode, const char *what)
+{
+	double t = now_ms();
+
+	if (fallocate(gfd, mode, 0, PRIV_SIZE))
+		die(what);
+	return now_ms() - t;
+}
+
+static __u64 guest_rip(void)
+{
+	struct kvm_regs regs;
+
+	if (ioctl(vcpu, KVM_GET_REGS, &regs))
+		return ~0ull;
+	return regs.rip;
+}
+
+static void flat_segment(struct kvm_segment *seg, __u16 selector, __u8 type)
+{
+	memset(seg, 0, sizeof(*seg));
+	seg->base = 0;
+	seg->limit = 0xffffffff;	/* byte granular, as KVM keeps it */
+	seg->selector = selector;
+	seg->type = type;
+	seg->present = 1;
+	seg->dpl = 0;
+	seg->db = 1;
+	seg->s = 1;
+	seg->g = 1;
+}
+
+/*
+ * 32-bit protected mode without paging: CR0.PE only, and flat 4 GiB
+ * segments loaded straight into the descriptor caches (no GDT is needed,
+ * the guest never loads a selector).  IDT limit 0: any exception ends in
+ * a triple fault, i.e. a KVM_EXIT_SHUTDOWN that the run loop reports.
+ */
+static void enter_protected_mode(void)
+{
+	struct kvm_sregs sregs;
+
+	if (ioctl(vcpu, KVM_GET_SREGS, &sregs))
+		die("KVM_GET_SREGS");
+	sregs.cr0 = (sregs.cr0 | X86_CR0_PE) & ~(X86_CR0_CD | X86_CR0_NW);
+	sregs.cr4 = 0;
+	sregs.efer = 0;
+	flat_segment(&sregs.cs, 0x08, 0xb);	/* code, execute/read, accessed */
+	flat_segment(&sregs.ds, 0x10, 0x3);	/* data, read/write, accessed */
+	sregs.es = sregs.ds;
+	sregs.fs = sregs.ds;
+	sregs.gs = sregs.ds;
+	sregs.ss = sregs.ds;
+	sregs.idt.base = 0;
+	sregs.idt.limit = 0;
+	if (ioctl(vcpu, KVM_SET_SREGS, &sregs))
+		die("KVM_SET_SREGS (32-bit protected mode)");
+}
+
+/*
+ * Run the guest loop over the whole private range until it halts; returns
+ * the time from the first KVM_RUN to the KVM_EXIT_HLT.  Every exit other
+ * than the one expected next is a failure.
+ */
+static double run_guest(void)
+{
+	struct kvm_regs regs;
+	int reported = 0;
+	__u32 val;
+	double t;
+
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = CODE_GPA;
+	regs.rdi = PRIV_GPA;
+	regs.rsi = PRIV_GPA + PRIV_SIZE;
+	regs.rflags = X86_EFLAGS_FIXED;
+	if (ioctl(vcpu, KVM_SET_REGS, &regs))
+		die("KVM_SET_REGS");
+
+	t = now_ms();
+	for (;;) {
+		run->exit_reason = KVM_EXIT_UNKNOWN;
+		if (ioctl(vcpu, KVM_RUN, 0)) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EFAULT && run->exit_reason == KVM_EXIT_MEMORY_FAULT)
+				fail("memory fault exit: gpa 0x%llx size 0x%llx flags 0x%llx",
+				     (unsigned long long)run->memory_fault.gpa,
+				     (unsigned long long)run->memory_fault.size,
+				     (unsigned long long)run->memory_fault.flags);
+			die("KVM_RUN");
+		}
+		switch (run->exit_reason) {
+		case KVM_EXIT_IO:
+			if (reported || run->io.direction != KVM_EXIT_IO_OUT ||
+			    run->io.port != DONE_PORT || run->io.size != 4 ||
+			    run->io.count != 1)
+				fail("unexpected I/O exit: port 0x%x size %u count %u dir %u",
+				     run->io.port, run->io.size, run->io.count,
+				     run->io.direction);
+			memcpy(&val, (char *)run + run->io.data_offset, sizeof(val));
+			if (val != PRIV_GPA + PRIV_SIZE)
+				fail("the guest stopped at 0x%x, not 0x%lx", val,
+				     PRIV_GPA + PRIV_SIZE);
+			reported = 1;
+			break;
+		case KVM_EXIT_HLT:
+			t = now_ms() - t;
+			if (!reported)
+				fail("the guest halted without reporting");
+			return t;
+		case KVM_EXIT_MMIO:
+			fail("unexpected MMIO exit at gpa 0x%llx",
+			     (unsigned long long)run->mmio.phys_addr);
+			break;
+		case KVM_EXIT_FAIL_ENTRY:
+			fail("entry failed: reason 0x%llx",
+			     (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+			break;
+		case KVM_EXIT_SHUTDOWN:
+			fail("the guest triple-faulted (KVM_EXIT_SHUTDOWN) at rip 0x%llx",
+			     (unsigned long long)guest_rip());
+			break;
+		case KVM_EXIT_INTERNAL_ERROR:
+			fail("KVM internal error, suberror %u", run->internal.suberror);
+			break;
+		default:
+			fail("unexpected exit reason %u", run->exit_reason);
+		}
+	}
 }
 
 static int cmp(const void *a, const void *b)
@@ -36,48 +242,119 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double median(double *v, int n)
+/* Sorts @v; prints its median, then its minimum and maximum. */
+static double report(const char *name, double *v, const char *unit)
 {
-	qsort(v, n, sizeof(*v), cmp);
-	return v[n / 2];
+	qsort(v, ROUNDS, sizeof(*v), cmp);
+	printf("BENCH %s %.2f %s\n", name, v[ROUNDS / 2], unit);
+	printf("BENCH %s_min %.2f %s\n", name, v[0], unit);
+	printf("BENCH %s_max %.2f %s\n", name, v[ROUNDS - 1], unit);
+	return v[ROUNDS / 2];
+}
+
+static void check_shared_side_untouched(void *shared)
+{
+	unsigned char *vec = malloc(NR_PAGES);
+	unsigned long i;
+
+	if (!vec)
+		die("malloc");
+	if (mincore(shared, PRIV_SIZE, vec))
+		die("mincore");
+	for (i = 0; i < NR_PAGES; i++)
+		if (vec[i] & 1)
+			fail("the guest's writes reached the shared mapping (page %lu)", i);
+	free(vec);
 }
 
 int main(void)
 {
-	struct kvm_create_guest_memfd gmem = { .size = SIZE };
-	double pop[ROUNDS], punch[ROUNDS], t;
-	int kvm, vm, fd, i;
+	struct kvm_create_guest_memfd gmem = { .size = PRIV_SIZE };
+	struct kvm_memory_attributes attr = {
+		.address = PRIV_GPA,
+		.size = PRIV_SIZE,
+		.attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE,
+	};
+	double pop[ROUNDS], punch[ROUNDS], fault[ROUNDS], retouch[ROUNDS];
+	double punch_mapped[ROUNDS], fault_ms;
+	struct kvm_userspace_memory_region2 slot;
+	void *code, *shared;
+	int kvm, run_size, types, i;
 
-	kvm = open("/dev/kvm", O_RDWR);
-	if (kvm < 0) {
-		perror("open /dev/kvm");
-		return 1;
-	}
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		die("open /dev/kvm");
+	types = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_VM_TYPES);
+	if (types < 0 || !(types & (1 << KVM_X86_SW_PROTECTED_VM)))
+		fail("KVM_X86_SW_PROTECTED_VM is not supported");
 	vm = ioctl(kvm, KVM_CREATE_VM, KVM_X86_SW_PROTECTED_VM);
-	if (vm < 0) {
-		perror("KVM_CREATE_VM");
-		return 1;
-	}
-	fd = ioctl(vm, KVM_CREATE_GUEST_MEMFD, &gmem);
-	if (fd < 0) {
-		perror("KVM_CREATE_GUEST_MEMFD");
-		return 1;
-	}
+	if (vm < 0)
+		die("KVM_CREATE_VM");
+
+	code = mmap(NULL, CODE_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	shared = mmap(NULL, PRIV_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (code == MAP_FAILED || shared == MAP_FAILED)
+		die("mmap");
+	memcpy(code, guest_touch, guest_touch_end - guest_touch);
+
+	gfd = ioctl(vm, KVM_CREATE_GUEST_MEMFD, &gmem);
+	if (gfd < 0)
+		die("KVM_CREATE_GUEST_MEMFD");
+
+	memset(&slot, 0, sizeof(slot));
+	slot.slot = 0;
+	slot.guest_phys_addr = CODE_GPA;
+	slot.memory_size = CODE_SIZE;
+	slot.userspace_addr = (uintptr_t)code;
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &slot))
+		die("KVM_SET_USER_MEMORY_REGION2 (code)");
+	slot.slot = 1;
+	slot.flags = KVM_MEM_GUEST_MEMFD;
+	slot.guest_phys_addr = PRIV_GPA;
+	slot.memory_size = PRIV_SIZE;
+	slot.userspace_addr = (uintptr_t)shared;
+	slot.guest_memfd = gfd;
+	slot.guest_memfd_offset = 0;
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &slot))
+		die("KVM_SET_USER_MEMORY_REGION2 (guest_memfd)");
+	if (ioctl(vm, KVM_SET_MEMORY_ATTRIBUTES, &attr))
+		die("KVM_SET_MEMORY_ATTRIBUTES (PRIVATE)");
+
+	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	if (vcpu < 0)
+		die("KVM_CREATE_VCPU");
+	run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (run_size < (int)sizeof(*run))
+		die("KVM_GET_VCPU_MMAP_SIZE");
+	run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	if (run == MAP_FAILED)
+		die("mmap kvm_run");
+	enter_protected_mode();
+
 	for (i = 0; i < ROUNDS; i++) {
-		t = now_ms();
-		if (fallocate(fd, 0, 0, SIZE)) {
-			perror("fallocate");
-			return 1;
-		}
-		pop[i] = now_ms() - t;
-		t = now_ms();
-		if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, SIZE)) {
-			perror("fallocate(PUNCH_HOLE)");
-			return 1;
-		}
-		punch[i] = now_ms() - t;
+		pop[i] = gmem_fallocate(FALLOC_FL_KEEP_SIZE, "fallocate(KEEP_SIZE)");
+		punch[i] = gmem_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					  "fallocate(PUNCH_HOLE)");
+		fault[i] = run_guest();
+		retouch[i] = run_guest();
+		punch_mapped[i] = gmem_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+						 "fallocate(PUNCH_HOLE) of the mapped file");
 	}
-	printf("BENCH gmem_populate_256MiB %.2f ms\n", median(pop, ROUNDS));
-	printf("BENCH gmem_punch_hole_256MiB %.2f ms\n", median(punch, ROUNDS));
+	check_shared_side_untouched(shared);
+
+	report("gmem_populate_256MiB", pop, "ms");
+	report("gmem_punch_hole_256MiB", punch, "ms");
+	fault_ms = report("gmem_guest_fault_in_256MiB", fault, "ms");
+	printf("BENCH gmem_guest_fault_in_per_page %.2f us\n",
+	       fault_ms * 1e3 / NR_PAGES);
+	report("gmem_guest_retouch_256MiB", retouch, "ms");
+	report("gmem_punch_hole_mapped_256MiB", punch_mapped, "ms");
+
+	close(vcpu);
+	close(gfd);
+	close(vm);
+	close(kvm);
 	return 0;
 }
