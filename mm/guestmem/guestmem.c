@@ -72,36 +72,24 @@ static inline struct address_space *gm_mapping(struct guestmem *gm)
 
 /*
  * Invalidation: every attached binding that overlaps [start, end) gets
- * ->invalidate_begin() before the folios change, ->invalidate_end()
- * afterwards, both in list order and clipped to the binding.
+ * ->invalidate_begin() before the folios change (@begin true) and
+ * ->invalidate_end() afterwards, both in list order and clipped to the
+ * binding.
  */
-static void guestmem_invalidate_begin(struct guestmem *gm, pgoff_t start,
-				      pgoff_t end)
+static void guestmem_invalidate(struct guestmem *gm, pgoff_t start,
+				pgoff_t end, bool begin)
 {
 	struct guestmem_binding *b;
 
 	lockdep_assert_held(&gm_mapping(gm)->invalidate_lock);
 
 	list_for_each_entry(b, &gm->bindings, entry) {
+		void (*fn)(struct guestmem_binding *, pgoff_t, pgoff_t);
 		pgoff_t s = max(start, b->start), e = min(end, b->end);
 
-		if (s < e && b->ops->invalidate_begin)
-			b->ops->invalidate_begin(b, s, e);
-	}
-}
-
-static void guestmem_invalidate_end(struct guestmem *gm, pgoff_t start,
-				    pgoff_t end)
-{
-	struct guestmem_binding *b;
-
-	lockdep_assert_held(&gm_mapping(gm)->invalidate_lock);
-
-	list_for_each_entry(b, &gm->bindings, entry) {
-		pgoff_t s = max(start, b->start), e = min(end, b->end);
-
-		if (s < e && b->ops->invalidate_end)
-			b->ops->invalidate_end(b, s, e);
+		fn = begin ? b->ops->invalidate_begin : b->ops->invalidate_end;
+		if (s < e && fn)
+			fn(b, s, e);
 	}
 }
 
@@ -167,9 +155,9 @@ static long guestmem_punch_hole(struct guestmem *gm, loff_t offset, loff_t len)
 	pgoff_t end = (offset + len) >> PAGE_SHIFT;
 
 	filemap_invalidate_lock(mapping);
-	guestmem_invalidate_begin(gm, start, end);
+	guestmem_invalidate(gm, start, end, true);
 	truncate_inode_pages_range(mapping, offset, offset + len - 1);
-	guestmem_invalidate_end(gm, start, end);
+	guestmem_invalidate(gm, start, end, false);
 	filemap_invalidate_unlock(mapping);
 
 	return 0;
@@ -218,9 +206,9 @@ static int guestmem_release(struct inode *inode, struct file *file)
 	 */
 	list_for_each_entry(b, &gm->bindings, entry)
 		WRITE_ONCE(b->detached, true);
-	guestmem_invalidate_begin(gm, 0, ULONG_MAX);
+	guestmem_invalidate(gm, 0, ULONG_MAX, true);
 	truncate_inode_pages(mapping, 0);
-	guestmem_invalidate_end(gm, 0, ULONG_MAX);
+	guestmem_invalidate(gm, 0, ULONG_MAX, false);
 	list_for_each_entry_safe(b, tmp, &gm->bindings, entry)
 		list_del_init(&b->entry);
 	filemap_invalidate_unlock(mapping);
@@ -258,8 +246,8 @@ static int guestmem_error_remove_folio(struct address_space *mapping,
 	 * returns -EHWPOISON).
 	 */
 	filemap_invalidate_lock_shared(mapping);
-	guestmem_invalidate_begin(gm, start, end);
-	guestmem_invalidate_end(gm, start, end);
+	guestmem_invalidate(gm, start, end, true);
+	guestmem_invalidate(gm, start, end, false);
 	filemap_invalidate_unlock_shared(mapping);
 
 	return MF_DELAYED;
