@@ -65,7 +65,9 @@ struct guestmem_binding;
  *	must not create new ones until the matching @invalidate_end.  Called
  *	with the file's invalidate lock held, so bindings are stable and
  *	guestmem_bind()/guestmem_unbind() of the same file must not be
- *	called; may sleep.  Always paired with exactly one @invalidate_end
+ *	called; may sleep.  The lock is exclusive, except for a memory
+ *	failure (the folio stays), where it is shared: two invalidations of
+ *	one binding may then overlap in time.  Always paired with exactly one @invalidate_end
  *	for the same binding and range; when several bindings overlap a
  *	range, all get @invalidate_begin (in binding order) before the
  *	folios change and all get @invalidate_end (in the same order)
@@ -105,7 +107,8 @@ struct guestmem_ops {
  * @entry: On the file's list of bindings while attached; empty once
  *	detached.  Protected by the file's invalidate lock.
  * @detached: Set, under the invalidate lock, when the file is released
- *	while bound; read locklessly by guestmem_get_folio().
+ *	while bound or the binding is removed; read locklessly by
+ *	guestmem_get_folio().
  */
 struct guestmem_binding {
 	struct guestmem *gm;
