@@ -84,10 +84,10 @@ static void guestmem_invalidate(struct guestmem *gm, pgoff_t start,
 	lockdep_assert_held(&gm_mapping(gm)->invalidate_lock);
 
 	list_for_each_entry(b, &gm->bindings, entry) {
-		void (*fn)(struct guestmem_binding *, pgoff_t, pgoff_t);
+		typeof(b->ops->invalidate_begin) fn = begin ?
+			b->ops->invalidate_begin : b->ops->invalidate_end;
 		pgoff_t s = max(start, b->start), e = min(end, b->end);
 
-		fn = begin ? b->ops->invalidate_begin : b->ops->invalidate_end;
 		if (s < e && fn)
 			fn(b, s, e);
 	}
