@@ -119,6 +119,9 @@ struct guestmem_binding {
 	bool detached;
 };
 
+/* guestmem_file_create() flags */
+#define GUESTMEM_F_NO_DIRECT_MAP	BIT(0)
+
 /* guestmem_bind() flags */
 #define GUESTMEM_BIND_EXCLUSIVE		BIT(0)
 

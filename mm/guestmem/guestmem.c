@@ -32,7 +32,9 @@
 #include <linux/mount.h>
 #include <linux/pagemap.h>
 #include <linux/pseudo_fs.h>
+#include <linux/set_memory.h>
 #include <linux/slab.h>
+#include <asm/tlbflush.h>
 #include <kunit/static_stub.h>
 #include <kunit/visibility.h>
 
@@ -45,6 +47,7 @@
  * struct guestmem - one guestmem file
  * @ops: Callbacks of the backend that created the file (the owner).
  * @priv: The owner's data, given back by ->release().
+ * @flags: GUESTMEM_F_* of guestmem_file_create(); constant.
  * @bindings: Attached struct guestmem_binding, in bind order.  Protected
  *	by the invalidate_lock of @vfs_inode's mapping.
  * @vfs_inode: The inode of the file.
@@ -52,9 +55,32 @@
 struct guestmem {
 	const struct guestmem_ops *ops;
 	void *priv;
+	unsigned long flags;
 	struct list_head bindings;
 	struct inode vfs_inode;
 };
+
+/*
+ * Direct map.  In a %GUESTMEM_F_NO_DIRECT_MAP file every page of a folio
+ * leaves the kernel direct map when the folio is allocated (after it was
+ * zeroed through it) and comes back in ->free_folio(), before the folio can
+ * return to the page allocator.  PG_checked, a flag the owner of a mapping
+ * may use, marks a folio whose pages are out.  The pages are unmapped
+ * without a flush; the operation (fallocate, a lookup) collects the range of
+ * addresses in a struct guestmem_batch and flushes the kernel TLB once, at
+ * its end, before any folio is handed out or the call returns.  Until then
+ * stale TLB entries may still reach the zeroed pages, which hold nothing
+ * yet: no guest has been given them.  Mapping a page back needs no flush.
+ */
+struct guestmem_batch {
+	unsigned long start;
+	unsigned long end;
+};
+
+#define GUESTMEM_BATCH_INIT	{ .start = ULONG_MAX, .end = 0 }
+
+/* Kernel TLB flushes made for direct-map removal, for tests and statistics. */
+static atomic_long_t guestmem_nr_flushes = ATOMIC_LONG_INIT(0);
 
 static struct vfsmount *guestmem_mnt __ro_after_init;
 static struct kmem_cache *guestmem_inode_cachep __ro_after_init;
@@ -93,6 +119,45 @@ static void guestmem_invalidate(struct guestmem *gm, pgoff_t start,
 	}
 }
 
+static void guestmem_restore_pages(struct folio *folio, unsigned long nr)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr; i++)
+		set_direct_map_default_noflush(folio_page(folio, i));
+}
+
+/* Zero a new folio, then take its pages out of the direct map (no flush). */
+static int guestmem_zap_folio(struct folio *folio, struct guestmem_batch *batch)
+{
+	unsigned long i, nr = folio_nr_pages(folio);
+	unsigned long addr = (unsigned long)folio_address(folio);
+	int ret;
+
+	for (i = 0; i < nr; i++)
+		clear_highpage(folio_page(folio, i));
+	for (i = 0; i < nr; i++) {
+		ret = set_direct_map_invalid_noflush(folio_page(folio, i));
+		if (ret) {
+			guestmem_restore_pages(folio, i);
+			return ret;
+		}
+	}
+	folio_set_checked(folio);
+	batch->start = min(batch->start, addr);
+	batch->end = max(batch->end, addr + folio_size(folio));
+	return 0;
+}
+
+static void guestmem_flush(struct guestmem_batch *batch)
+{
+	if (batch->start >= batch->end)
+		return;
+	flush_tlb_kernel_range(batch->start, batch->end);
+	atomic_long_inc(&guestmem_nr_flushes);
+	*batch = (struct guestmem_batch)GUESTMEM_BATCH_INIT;
+}
+
 /*
  * Find or allocate the folio at @index, locked.  The one per-folio word the
  * library uses is folio->private, which points back to the file: without
@@ -113,11 +178,64 @@ VISIBLE_IF_KUNIT struct folio *guestmem_grab_folio(struct guestmem *gm,
 }
 EXPORT_SYMBOL_IF_KUNIT(guestmem_grab_folio);
 
+/* guestmem_grab_folio(), with its pages out of the direct map if need be. */
+static struct folio *guestmem_take_folio(struct guestmem *gm, pgoff_t index,
+					 struct guestmem_batch *batch)
+{
+	struct folio *folio = guestmem_grab_folio(gm, index);
+	int ret;
+
+	if (IS_ERR(folio) || !(gm->flags & GUESTMEM_F_NO_DIRECT_MAP) ||
+	    folio_test_checked(folio))
+		return folio;
+
+	ret = guestmem_zap_folio(folio, batch);
+	if (ret) {
+		folio_unlock(folio);
+		folio_put(folio);
+		return ERR_PTR(ret);
+	}
+	return folio;
+}
+
+/**
+ * guestmem_folio_in_direct_map - whether every page of a folio is mapped
+ * @folio: A folio of a guestmem file.
+ *
+ * For tests.
+ *
+ * Context: Any context.
+ * Return: true if all pages of @folio are present in the direct map.
+ */
+VISIBLE_IF_KUNIT bool guestmem_folio_in_direct_map(struct folio *folio)
+{
+	unsigned long i;
+
+	for (i = 0; i < folio_nr_pages(folio); i++)
+		if (!kernel_page_present(folio_page(folio, i)))
+			return false;
+	return true;
+}
+EXPORT_SYMBOL_IF_KUNIT(guestmem_folio_in_direct_map);
+
+/**
+ * guestmem_nr_tlb_flushes - kernel TLB flushes made for direct-map removal
+ *
+ * Context: Any context.
+ * Return: The number of flushes since boot.
+ */
+VISIBLE_IF_KUNIT long guestmem_nr_tlb_flushes(void)
+{
+	return atomic_long_read(&guestmem_nr_flushes);
+}
+EXPORT_SYMBOL_IF_KUNIT(guestmem_nr_tlb_flushes);
+
 static long guestmem_allocate(struct guestmem *gm, loff_t offset, loff_t len)
 {
 	struct address_space *mapping = gm_mapping(gm);
 	pgoff_t index = offset >> PAGE_SHIFT;
 	pgoff_t end = (offset + len) >> PAGE_SHIFT;
+	struct guestmem_batch batch = GUESTMEM_BATCH_INIT;
 	long ret = 0;
 
 	/* The size of a guestmem file is fixed at creation. */
@@ -133,7 +251,7 @@ static long guestmem_allocate(struct guestmem *gm, loff_t offset, loff_t len)
 			break;
 		}
 
-		folio = guestmem_grab_folio(gm, index);
+		folio = guestmem_take_folio(gm, index, &batch);
 		if (IS_ERR(folio)) {
 			ret = PTR_ERR(folio);
 			break;
@@ -143,6 +261,8 @@ static long guestmem_allocate(struct guestmem *gm, loff_t offset, loff_t len)
 		folio_put(folio);
 		cond_resched();
 	}
+	/* One flush for the whole call, whatever happened. */
+	guestmem_flush(&batch);
 	filemap_invalidate_unlock_shared(mapping);
 
 	return ret;
@@ -257,6 +377,12 @@ static void guestmem_free_folio(struct folio *folio)
 {
 	struct guestmem *gm = folio->private;
 
+	/* Back in the direct map before the folio can be freed. */
+	if (folio_test_checked(folio)) {
+		guestmem_restore_pages(folio, folio_nr_pages(folio));
+		folio_clear_checked(folio);
+	}
+	VM_WARN_ON_ONCE_FOLIO(!guestmem_folio_in_direct_map(folio), folio);
 	folio->private = NULL;
 	if (gm && gm->ops->free_folio)
 		gm->ops->free_folio(folio);
@@ -293,7 +419,8 @@ static const struct inode_operations guestmem_iops = {
  * guestmem_file_create - create a guestmem file
  * @name: Name of the file, as /proc/PID/fd shows it.
  * @size: Size in bytes: positive, page aligned, fixed for the file's life.
- * @flags: Library flags for the file; none is defined yet and must be 0.
+ * @flags: %GUESTMEM_F_NO_DIRECT_MAP: keep the file's memory out of the
+ *	kernel direct map while it is in the file.
  * @ops: Callbacks of the owner (->release, ->free_folio).
  * @priv: Owner's data, given back by @ops->release.
  *
@@ -304,7 +431,9 @@ static const struct inode_operations guestmem_iops = {
  *
  * Context: Process context, may sleep.
  * Return: The new file, to be installed in a file descriptor by the
- * caller, or ERR_PTR(-EINVAL) for a bad size or flag, ERR_PTR(-ENOMEM),
+ * caller, or ERR_PTR(-EINVAL) for a bad size or flag (also
+ * %GUESTMEM_F_NO_DIRECT_MAP where the direct map cannot be changed),
+ * ERR_PTR(-ENOMEM),
  * or another error of the file allocation.
  */
 struct file *guestmem_file_create(const char *name, loff_t size,
@@ -315,7 +444,9 @@ struct file *guestmem_file_create(const char *name, loff_t size,
 	struct inode *inode;
 	struct file *file;
 
-	if (flags || size <= 0 || !PAGE_ALIGNED(size))
+	if (flags & ~GUESTMEM_F_NO_DIRECT_MAP || size <= 0 || !PAGE_ALIGNED(size))
+		return ERR_PTR(-EINVAL);
+	if ((flags & GUESTMEM_F_NO_DIRECT_MAP) && !can_set_direct_map())
 		return ERR_PTR(-EINVAL);
 
 	inode = anon_inode_make_secure_inode(guestmem_mnt->mnt_sb, name, NULL);
@@ -326,6 +457,7 @@ struct file *guestmem_file_create(const char *name, loff_t size,
 	__module_get(ops->owner);
 	gm->ops = ops;
 	gm->priv = priv;
+	gm->flags = flags;
 
 	inode->i_op = &guestmem_iops;
 	inode->i_mapping->a_ops = &guestmem_aops;
@@ -496,8 +628,10 @@ static int guestmem_prepare_folio(struct guestmem_binding *b, pgoff_t index,
 	unsigned long i, nr = folio_nr_pages(folio);
 	int ret;
 
-	for (i = 0; i < nr; i++)
-		clear_highpage(folio_page(folio, i));
+	/* Out of the direct map, it was zeroed before it left. */
+	if (!folio_test_checked(folio))
+		for (i = 0; i < nr; i++)
+			clear_highpage(folio_page(folio, i));
 
 	if (b->ops->prepare_folio) {
 		ret = b->ops->prepare_folio(b, ALIGN_DOWN(index, nr), folio);
@@ -533,6 +667,7 @@ static int guestmem_prepare_folio(struct guestmem_binding *b, pgoff_t index,
 struct folio *guestmem_get_folio(struct guestmem_binding *binding,
 				 pgoff_t index, unsigned int flags)
 {
+	struct guestmem_batch batch = GUESTMEM_BATCH_INIT;
 	struct folio *folio;
 	int ret = 0;
 
@@ -541,7 +676,8 @@ struct folio *guestmem_get_folio(struct guestmem_binding *binding,
 	if (index < binding->start || index >= binding->end)
 		return ERR_PTR(-EIO);
 
-	folio = guestmem_grab_folio(binding->gm, index);
+	folio = guestmem_take_folio(binding->gm, index, &batch);
+	guestmem_flush(&batch);
 	if (IS_ERR(folio))
 		return folio;
 

@@ -14,6 +14,7 @@
 #include <linux/migrate_mode.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
+#include <linux/set_memory.h>
 
 #include "guestmem.h"
 
@@ -158,8 +159,8 @@ static void guestmem_test_create_invalid(struct kunit *test)
 					    &fake_ops_a, NULL);
 		KUNIT_EXPECT_EQ(test, PTR_ERR(file), -EINVAL);
 	}
-	file = guestmem_file_create("[guestmem-kunit]", PAGE_SIZE, 1,
-				    &fake_ops_a, NULL);
+	file = guestmem_file_create("[guestmem-kunit]", PAGE_SIZE,
+				    GUESTMEM_F_NO_DIRECT_MAP << 1, &fake_ops_a, NULL);
 	KUNIT_EXPECT_EQ(test, PTR_ERR(file), -EINVAL);
 
 	file = create(test);
@@ -491,6 +492,72 @@ static void guestmem_test_migrate_refused(struct kunit *test)
 	__fput_sync(file);
 }
 
+/*
+ * A file kept out of the direct map: every page of its folios is absent
+ * from allocation until the folio leaves the file, and each operation
+ * that takes folios out flushes the kernel TLB once, not per folio.
+ */
+static void guestmem_test_no_direct_map(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	struct folio *folio, *held;
+	struct guestmem_binding b;
+	struct file *file;
+	long flushes;
+	pgoff_t i;
+
+	if (!can_set_direct_map())
+		kunit_skip(test, "the direct map cannot be changed on this system");
+	file = guestmem_file_create("[guestmem-kunit]", NR_PAGES * PAGE_SIZE,
+				    GUESTMEM_F_NO_DIRECT_MAP, &fake_ops_a, fb);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+
+	flushes = guestmem_nr_tlb_flushes();
+	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, NR_PAGES), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 1);
+	for (i = 0; i < NR_PAGES; i++) {
+		folio = guestmem_get_folio(&b, i, 0);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+		KUNIT_EXPECT_FALSE_MSG(test, guestmem_folio_in_direct_map(folio),
+				       "page %lu", i);
+		folio_unlock(folio);
+		folio_put(folio);
+	}
+	/* Folios already out need no flush, whether allocated or looked up. */
+	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, NR_PAGES), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 1);
+
+	/* Preparing does not touch the (absent) direct map. */
+	folio = guestmem_get_folio(&b, 3, GUESTMEM_GET_PREPARE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	KUNIT_EXPECT_TRUE(test, folio_test_uptodate(folio));
+	expect_event(test, 0, EV_PREPARE, &b, 3, 4);
+	folio_unlock(folio);
+	folio_put(folio);
+
+	/* Back in the direct map when it leaves the file, even if held. */
+	held = guestmem_get_folio(&b, 5, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, held);
+	folio_unlock(held);
+	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 5, 1), 0);
+	KUNIT_EXPECT_TRUE(test, guestmem_folio_in_direct_map(held));
+	folio_put(held);
+	KUNIT_EXPECT_EQ(test, fb->frees, 1);
+
+	/* A lookup that allocates flushes once. */
+	folio = guestmem_get_folio(&b, 5, GUESTMEM_GET_PREPARE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	KUNIT_EXPECT_FALSE(test, guestmem_folio_in_direct_map(folio));
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 2);
+	folio_unlock(folio);
+	folio_put(folio);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, fb->frees, NR_PAGES + 1);
+}
+
 static int guestmem_test_init(struct kunit *test)
 {
 	test->priv = kunit_kzalloc(test, sizeof(struct fake_backend), GFP_KERNEL);
@@ -509,6 +576,7 @@ static struct kunit_case guestmem_test_cases[] = {
 	KUNIT_CASE(guestmem_test_alloc_failure),
 	KUNIT_CASE(guestmem_test_prepare_failure),
 	KUNIT_CASE(guestmem_test_migrate_refused),
+	KUNIT_CASE(guestmem_test_no_direct_map),
 	{}
 };
 
