@@ -493,6 +493,43 @@ static void guestmem_test_migrate_refused(struct kunit *test)
 }
 
 /*
+ * A memory failure unmaps the folio from every binding that covers it and
+ * leaves it in the file: what to do about it is the backend's decision.
+ */
+static void guestmem_test_memory_failure(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	struct address_space *mapping;
+	struct guestmem_binding a, b;
+	struct folio *folio;
+	struct file *file;
+
+	file = create(test);
+	mapping = file->f_mapping;
+	bind(test, file, &a, &fake_ops_a, 0, 8);
+	bind(test, file, &b, &fake_ops_b, 4, 12);
+
+	folio = guestmem_get_folio(&a, 6, GUESTMEM_GET_PREPARE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	/* memory_failure() calls it with the folio locked. */
+	KUNIT_EXPECT_EQ(test, mapping->a_ops->error_remove_folio(mapping, folio),
+			MF_DELAYED);
+	KUNIT_EXPECT_EQ(test, fb->nr_ev, 5);
+	expect_event(test, 1, EV_BEGIN, &a, 6, 7);
+	expect_event(test, 2, EV_BEGIN, &b, 6, 7);
+	expect_event(test, 3, EV_END, &a, 6, 7);
+	expect_event(test, 4, EV_END, &b, 6, 7);
+	KUNIT_EXPECT_EQ(test, mapping->nrpages, 1);
+	folio_unlock(folio);
+	folio_put(folio);
+
+	guestmem_unbind(&a);
+	guestmem_unbind(&b);
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, fb->frees, 1);
+}
+
+/*
  * A file kept out of the direct map: every page of its folios is absent
  * from allocation until the folio leaves the file, and each operation
  * that takes folios out flushes the kernel TLB once, not per folio.
@@ -576,6 +613,7 @@ static struct kunit_case guestmem_test_cases[] = {
 	KUNIT_CASE(guestmem_test_alloc_failure),
 	KUNIT_CASE(guestmem_test_prepare_failure),
 	KUNIT_CASE(guestmem_test_migrate_refused),
+	KUNIT_CASE(guestmem_test_memory_failure),
 	KUNIT_CASE(guestmem_test_no_direct_map),
 	{}
 };
