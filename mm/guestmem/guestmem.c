@@ -134,8 +134,7 @@ static int guestmem_zap_folio(struct folio *folio, struct guestmem_batch *batch)
 	unsigned long addr = (unsigned long)folio_address(folio);
 	int ret;
 
-	for (i = 0; i < nr; i++)
-		clear_highpage(folio_page(folio, i));
+	folio_zero_range(folio, 0, folio_size(folio));
 	for (i = 0; i < nr; i++) {
 		ret = set_direct_map_invalid_noflush(folio_page(folio, i));
 		if (ret) {
@@ -625,13 +624,12 @@ EXPORT_SYMBOL_GPL(guestmem_unlock);
 static int guestmem_prepare_folio(struct guestmem_binding *b, pgoff_t index,
 				  struct folio *folio)
 {
-	unsigned long i, nr = folio_nr_pages(folio);
+	unsigned long nr = folio_nr_pages(folio);
 	int ret;
 
 	/* Out of the direct map, it was zeroed before it left. */
 	if (!folio_test_checked(folio))
-		for (i = 0; i < nr; i++)
-			clear_highpage(folio_page(folio, i));
+		folio_zero_range(folio, 0, folio_size(folio));
 
 	if (b->ops->prepare_folio) {
 		ret = b->ops->prepare_folio(b, ALIGN_DOWN(index, nr), folio);
