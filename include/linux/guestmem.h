@@ -131,6 +131,7 @@ struct guestmem_binding {
 
 #ifdef CONFIG_GUESTMEM
 
+unsigned long guestmem_supported_flags(void);
 struct file *guestmem_file_create(const char *name, loff_t size,
 				  unsigned long flags,
 				  const struct guestmem_ops *ops, void *priv);
@@ -147,6 +148,16 @@ void guestmem_unlock(struct guestmem_binding *binding);
 struct folio *guestmem_get_folio(struct guestmem_binding *binding,
 				 pgoff_t index, unsigned int flags);
 void guestmem_folio_mark_prepared(struct folio *folio);
+
+/* For the rest of mm and for power management; not exported. */
+bool guestmem_active(void);
+
+#else /* !CONFIG_GUESTMEM */
+
+static inline bool guestmem_active(void)
+{
+	return false;
+}
 
 #endif /* CONFIG_GUESTMEM */
 

@@ -23,6 +23,7 @@
 #define pr_fmt(fmt) "guestmem: " fmt
 
 #include <linux/anon_inodes.h>
+#include <linux/debugfs.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <linux/guestmem.h>
@@ -79,8 +80,18 @@ struct guestmem_batch {
 
 #define GUESTMEM_BATCH_INIT	{ .start = ULONG_MAX, .end = 0 }
 
-/* Kernel TLB flushes made for direct-map removal, for tests and statistics. */
+/*
+ * For tests and statistics (debugfs guestmem/): kernel TLB flushes made for
+ * direct-map removal, and pages out of the direct map now.
+ */
 static atomic_long_t guestmem_nr_flushes = ATOMIC_LONG_INIT(0);
+static atomic_long_t guestmem_nr_unmapped = ATOMIC_LONG_INIT(0);
+
+/*
+ * Open %GUESTMEM_F_NO_DIRECT_MAP files: counted from creation to the last
+ * close, which frees their memory.  Read by guestmem_active().
+ */
+static atomic_t guestmem_nr_no_direct_map_files = ATOMIC_INIT(0);
 
 static struct vfsmount *guestmem_mnt __ro_after_init;
 static struct kmem_cache *guestmem_inode_cachep __ro_after_init;
@@ -119,12 +130,31 @@ static void guestmem_invalidate(struct guestmem *gm, pgoff_t start,
 	}
 }
 
+/*
+ * Take one page out of the direct map, without a flush.  May fail with
+ * -ENOMEM when a large direct-map entry has to be split; the KUnit test
+ * makes it fail on purpose.
+ */
+VISIBLE_IF_KUNIT int guestmem_unmap_page(struct page *page)
+{
+	KUNIT_STATIC_STUB_REDIRECT(guestmem_unmap_page, page);
+
+	return set_direct_map_invalid_noflush(page);
+}
+EXPORT_SYMBOL_IF_KUNIT(guestmem_unmap_page);
+
+/*
+ * Put the first @nr pages of @folio back in the direct map.  That needs no
+ * flush (a not-present entry is never cached in a TLB) and no allocation
+ * (removal already split the direct map down to these pages), so it does
+ * not fail.
+ */
 static void guestmem_restore_pages(struct folio *folio, unsigned long nr)
 {
 	unsigned long i;
 
 	for (i = 0; i < nr; i++)
-		set_direct_map_default_noflush(folio_page(folio, i));
+		WARN_ON_ONCE(set_direct_map_default_noflush(folio_page(folio, i)));
 }
 
 /* Zero a new folio, then take its pages out of the direct map (no flush). */
@@ -136,13 +166,14 @@ static int guestmem_zap_folio(struct folio *folio, struct guestmem_batch *batch)
 
 	folio_zero_range(folio, 0, folio_size(folio));
 	for (i = 0; i < nr; i++) {
-		ret = set_direct_map_invalid_noflush(folio_page(folio, i));
+		ret = guestmem_unmap_page(folio_page(folio, i));
 		if (ret) {
 			guestmem_restore_pages(folio, i);
 			return ret;
 		}
 	}
 	folio_set_checked(folio);
+	atomic_long_add(nr, &guestmem_nr_unmapped);
 	batch->start = min(batch->start, addr);
 	batch->end = max(batch->end, addr + folio_size(folio));
 	return 0;
@@ -198,24 +229,24 @@ static struct folio *guestmem_take_folio(struct guestmem *gm, pgoff_t index,
 }
 
 /**
- * guestmem_folio_in_direct_map - whether every page of a folio is mapped
+ * guestmem_folio_nr_mapped - how many pages of a folio are in the direct map
  * @folio: A folio of a guestmem file.
  *
- * For tests.
+ * For tests and debug checks.
  *
  * Context: Any context.
- * Return: true if all pages of @folio are present in the direct map.
+ * Return: The number of pages of @folio present in the direct map: all of
+ * them, or none while the folio is out.
  */
-VISIBLE_IF_KUNIT bool guestmem_folio_in_direct_map(struct folio *folio)
+VISIBLE_IF_KUNIT unsigned long guestmem_folio_nr_mapped(struct folio *folio)
 {
-	unsigned long i;
+	unsigned long i, nr = 0;
 
 	for (i = 0; i < folio_nr_pages(folio); i++)
-		if (!kernel_page_present(folio_page(folio, i)))
-			return false;
-	return true;
+		nr += kernel_page_present(folio_page(folio, i));
+	return nr;
 }
-EXPORT_SYMBOL_IF_KUNIT(guestmem_folio_in_direct_map);
+EXPORT_SYMBOL_IF_KUNIT(guestmem_folio_nr_mapped);
 
 /**
  * guestmem_nr_tlb_flushes - kernel TLB flushes made for direct-map removal
@@ -228,6 +259,22 @@ VISIBLE_IF_KUNIT long guestmem_nr_tlb_flushes(void)
 	return atomic_long_read(&guestmem_nr_flushes);
 }
 EXPORT_SYMBOL_IF_KUNIT(guestmem_nr_tlb_flushes);
+
+/**
+ * guestmem_active - whether guest memory may be out of the direct map
+ *
+ * True from the creation of a %GUESTMEM_F_NO_DIRECT_MAP file to its last
+ * close, which frees its memory.  Hibernation is refused meanwhile: the
+ * image would carry guest private memory to disk.
+ *
+ * Context: Any context.
+ * Return: true while any %GUESTMEM_F_NO_DIRECT_MAP file is open.
+ */
+bool guestmem_active(void)
+{
+	return atomic_read(&guestmem_nr_no_direct_map_files) != 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(guestmem_active);
 
 static long guestmem_allocate(struct guestmem *gm, loff_t offset, loff_t len)
 {
@@ -332,6 +379,9 @@ static int guestmem_release(struct inode *inode, struct file *file)
 		list_del_init(&b->entry);
 	filemap_invalidate_unlock(mapping);
 
+	if (gm->flags & GUESTMEM_F_NO_DIRECT_MAP)
+		atomic_dec(&guestmem_nr_no_direct_map_files);
+
 	if (gm->ops->release)
 		gm->ops->release(gm->priv);
 	return 0;
@@ -380,8 +430,10 @@ static void guestmem_free_folio(struct folio *folio)
 	if (folio_test_checked(folio)) {
 		guestmem_restore_pages(folio, folio_nr_pages(folio));
 		folio_clear_checked(folio);
+		atomic_long_sub(folio_nr_pages(folio), &guestmem_nr_unmapped);
 	}
-	VM_WARN_ON_ONCE_FOLIO(!guestmem_folio_in_direct_map(folio), folio);
+	VM_WARN_ON_ONCE_FOLIO(guestmem_folio_nr_mapped(folio) != folio_nr_pages(folio),
+			      folio);
 	folio->private = NULL;
 	if (gm && gm->ops->free_folio)
 		gm->ops->free_folio(folio);
@@ -415,6 +467,22 @@ static const struct inode_operations guestmem_iops = {
 };
 
 /**
+ * guestmem_supported_flags - the guestmem_file_create() flags this system has
+ *
+ * %GUESTMEM_F_NO_DIRECT_MAP needs an architecture that can change its
+ * direct map page by page (can_set_direct_map()); backends use this to
+ * advertise their own flag for it, without reaching into mm themselves.
+ *
+ * Context: Any context.
+ * Return: The GUESTMEM_F_* flags guestmem_file_create() accepts.
+ */
+unsigned long guestmem_supported_flags(void)
+{
+	return can_set_direct_map() ? GUESTMEM_F_NO_DIRECT_MAP : 0;
+}
+EXPORT_SYMBOL_GPL(guestmem_supported_flags);
+
+/**
  * guestmem_file_create - create a guestmem file
  * @name: Name of the file, as /proc/PID/fd shows it.
  * @size: Size in bytes: positive, page aligned, fixed for the file's life.
@@ -443,9 +511,8 @@ struct file *guestmem_file_create(const char *name, loff_t size,
 	struct inode *inode;
 	struct file *file;
 
-	if (flags & ~GUESTMEM_F_NO_DIRECT_MAP || size <= 0 || !PAGE_ALIGNED(size))
-		return ERR_PTR(-EINVAL);
-	if ((flags & GUESTMEM_F_NO_DIRECT_MAP) && !can_set_direct_map())
+	if (flags & ~guestmem_supported_flags() || size <= 0 ||
+	    !PAGE_ALIGNED(size))
 		return ERR_PTR(-EINVAL);
 
 	inode = anon_inode_make_secure_inode(guestmem_mnt->mnt_sb, name, NULL);
@@ -473,6 +540,8 @@ struct file *guestmem_file_create(const char *name, loff_t size,
 		return file;
 	}
 	file->f_flags |= O_LARGEFILE;
+	if (flags & GUESTMEM_F_NO_DIRECT_MAP)
+		atomic_inc(&guestmem_nr_no_direct_map_files);
 	return file;
 }
 EXPORT_SYMBOL_GPL(guestmem_file_create);
@@ -771,6 +840,32 @@ static void guestmem_inode_init_once(void *p)
 	inode_init_once(&gm->vfs_inode);
 }
 
+static int guestmem_flushes_get(void *data, u64 *val)
+{
+	*val = atomic_long_read(&guestmem_nr_flushes);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(guestmem_flushes_fops, guestmem_flushes_get, NULL,
+			 "%llu\n");
+
+static int guestmem_unmapped_get(void *data, u64 *val)
+{
+	*val = atomic_long_read(&guestmem_nr_unmapped);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(guestmem_unmapped_fops, guestmem_unmapped_get, NULL,
+			 "%llu\n");
+
+static void __init guestmem_debugfs_init(void)
+{
+	struct dentry *dir = debugfs_create_dir("guestmem", NULL);
+
+	debugfs_create_file_unsafe("tlb_flushes", 0444, dir, NULL,
+				   &guestmem_flushes_fops);
+	debugfs_create_file_unsafe("pages_unmapped", 0444, dir, NULL,
+				   &guestmem_unmapped_fops);
+}
+
 static int __init guestmem_init(void)
 {
 	guestmem_inode_cachep = kmem_cache_create("guestmem_inode",
@@ -787,6 +882,7 @@ static int __init guestmem_init(void)
 	}
 	/* Guest memory is never executed by the host. */
 	guestmem_mnt->mnt_flags |= MNT_NOEXEC;
+	guestmem_debugfs_init();
 	return 0;
 }
 fs_initcall(guestmem_init);
