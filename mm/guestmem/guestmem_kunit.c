@@ -37,6 +37,9 @@ struct fake_backend {
 	int releases;
 	int frees;
 	int prepare_ret;
+	struct address_space *mapping;	/* for grab_large_folio() */
+	int unmap_calls;		/* for unmap_page_failing() */
+	int unmap_fail_at;
 };
 
 static struct fake_backend *fake(void)
@@ -541,13 +544,17 @@ static void guestmem_test_no_direct_map(struct kunit *test)
 	struct guestmem_binding b;
 	struct file *file;
 	long flushes;
+	bool active;
 	pgoff_t i;
 
 	if (!can_set_direct_map())
 		kunit_skip(test, "the direct map cannot be changed on this system");
+	/* Other users (a running VM) may have such files open already. */
+	active = guestmem_active();
 	file = guestmem_file_create("[guestmem-kunit]", NR_PAGES * PAGE_SIZE,
 				    GUESTMEM_F_NO_DIRECT_MAP, &fake_ops_a, fb);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	KUNIT_EXPECT_TRUE(test, guestmem_active());
 	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
 
 	flushes = guestmem_nr_tlb_flushes();
@@ -556,8 +563,8 @@ static void guestmem_test_no_direct_map(struct kunit *test)
 	for (i = 0; i < NR_PAGES; i++) {
 		folio = guestmem_get_folio(&b, i, 0);
 		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
-		KUNIT_EXPECT_FALSE_MSG(test, guestmem_folio_in_direct_map(folio),
-				       "page %lu", i);
+		KUNIT_EXPECT_EQ_MSG(test, guestmem_folio_nr_mapped(folio), 0,
+				    "page %lu", i);
 		folio_unlock(folio);
 		folio_put(folio);
 	}
@@ -578,14 +585,14 @@ static void guestmem_test_no_direct_map(struct kunit *test)
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, held);
 	folio_unlock(held);
 	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 5, 1), 0);
-	KUNIT_EXPECT_TRUE(test, guestmem_folio_in_direct_map(held));
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(held), 1);
 	folio_put(held);
 	KUNIT_EXPECT_EQ(test, fb->frees, 1);
 
 	/* A lookup that allocates flushes once. */
 	folio = guestmem_get_folio(&b, 5, GUESTMEM_GET_PREPARE);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
-	KUNIT_EXPECT_FALSE(test, guestmem_folio_in_direct_map(folio));
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(folio), 0);
 	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 2);
 	folio_unlock(folio);
 	folio_put(folio);
@@ -593,6 +600,196 @@ static void guestmem_test_no_direct_map(struct kunit *test)
 	guestmem_unbind(&b);
 	__fput_sync(file);
 	KUNIT_EXPECT_EQ(test, fb->frees, NR_PAGES + 1);
+	KUNIT_EXPECT_EQ(test, guestmem_active(), active);
+}
+
+/* Folios of 1 << LARGE_ORDER pages, as a hugepage-backed file would have. */
+#define LARGE_ORDER	2
+#define LARGE_NR	(1UL << LARGE_ORDER)
+
+/* guestmem_grab_folio() stand-in that adds large folios to the file. */
+static struct folio *grab_large_folio(struct guestmem *gm, pgoff_t index)
+{
+	struct address_space *mapping = fake()->mapping;
+	struct folio *folio;
+	int ret;
+
+	folio = filemap_lock_folio(mapping, index);
+	if (!IS_ERR(folio))
+		return folio;
+	folio = filemap_alloc_folio(mapping_gfp_mask(mapping), LARGE_ORDER);
+	if (!folio)
+		return ERR_PTR(-ENOMEM);
+	ret = filemap_add_folio(mapping, folio, ALIGN_DOWN(index, LARGE_NR),
+				GFP_KERNEL);
+	if (ret) {
+		folio_put(folio);
+		return ERR_PTR(ret);
+	}
+	folio->private = gm;
+	return folio;
+}
+
+static struct file *create_no_direct_map(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	struct file *file;
+
+	if (!can_set_direct_map())
+		kunit_skip(test, "the direct map cannot be changed on this system");
+	/* The page cache holds large folios only with multi-index entries. */
+	if (!IS_ENABLED(CONFIG_XARRAY_MULTI))
+		kunit_skip(test, "large folios need CONFIG_XARRAY_MULTI");
+	file = guestmem_file_create("[guestmem-kunit]", NR_PAGES * PAGE_SIZE,
+				    GUESTMEM_F_NO_DIRECT_MAP, &fake_ops_a, fb);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	fb->mapping = file->f_mapping;
+	kunit_activate_static_stub(test, guestmem_grab_folio, grab_large_folio);
+	return file;
+}
+
+/* Looks up the folio at @index without the library, with a reference. */
+static struct folio *cached_folio(struct kunit *test, struct file *file,
+				  pgoff_t index)
+{
+	struct folio *folio = filemap_get_folio(file->f_mapping, index);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	return folio;
+}
+
+/*
+ * Every page of a large folio leaves the direct map, with one flush for
+ * the whole fallocate(), and every page is back once the folio leaves the
+ * file, whether it was punched out (while someone holds it) or freed by
+ * the last close.
+ */
+static void guestmem_test_no_direct_map_large(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	struct folio *folio, *held;
+	struct guestmem_binding b;
+	struct file *file;
+	long flushes;
+	pgoff_t i;
+
+	file = create_no_direct_map(test);
+	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+
+	flushes = guestmem_nr_tlb_flushes();
+	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, 2 * LARGE_NR), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 1);
+	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, 2 * LARGE_NR);
+	for (i = 0; i < 2 * LARGE_NR; i++) {
+		folio = guestmem_get_folio(&b, i, 0);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+		KUNIT_EXPECT_EQ(test, folio_order(folio), LARGE_ORDER);
+		KUNIT_EXPECT_EQ_MSG(test, guestmem_folio_nr_mapped(folio), 0,
+				    "page %lu", i);
+		folio_unlock(folio);
+		folio_put(folio);
+	}
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 1);
+
+	/* Prepared as a whole, from its first page. */
+	folio = guestmem_get_folio(&b, LARGE_NR + 1, GUESTMEM_GET_PREPARE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	expect_event(test, 0, EV_PREPARE, &b, LARGE_NR, 2 * LARGE_NR);
+	folio_unlock(folio);
+	folio_put(folio);
+
+	held = cached_folio(test, file, LARGE_NR);
+	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
+				     LARGE_NR, LARGE_NR), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(held), LARGE_NR);
+	KUNIT_EXPECT_EQ(test, fb->frees, LARGE_NR);
+	folio_put(held);
+
+	held = cached_folio(test, file, 0);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(held), 0);
+	guestmem_unbind(&b);
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(held), LARGE_NR);
+	KUNIT_EXPECT_EQ(test, fb->frees, 2 * LARGE_NR);
+	folio_put(held);
+}
+
+/*
+ * guestmem_unmap_page() stand-in that fails on call number unmap_fail_at
+ * and does the real thing otherwise.
+ */
+static int unmap_page_failing(struct page *page)
+{
+	struct kunit *test = kunit_get_current_test();
+	struct fake_backend *fb = test->priv;
+	int ret;
+
+	if (++fb->unmap_calls == fb->unmap_fail_at)
+		return -ENOMEM;
+	kunit_deactivate_static_stub(test, guestmem_unmap_page);
+	ret = guestmem_unmap_page(page);
+	kunit_activate_static_stub(test, guestmem_unmap_page, unmap_page_failing);
+	return ret;
+}
+
+/*
+ * Removal failing halfway through a folio puts the pages already removed
+ * back, fails the call with the error and leaves the folio in the file,
+ * in the direct map; the next call removes it.  Folios removed before the
+ * failure stay out, and the call still flushes once for them.
+ */
+static void guestmem_test_no_direct_map_failure(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	struct guestmem_binding b;
+	struct folio *first, *second, *folio;
+	struct file *file;
+	long flushes;
+
+	file = create_no_direct_map(test);
+	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	kunit_activate_static_stub(test, guestmem_unmap_page, unmap_page_failing);
+
+	/* The third page of the first folio. */
+	flushes = guestmem_nr_tlb_flushes();
+	fb->unmap_fail_at = 3;
+	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, LARGE_NR), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes);
+	first = cached_folio(test, file, 0);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(first), LARGE_NR);
+	KUNIT_EXPECT_FALSE(test, folio_test_checked(first));
+
+	/* The second page of the second folio: the first one is out. */
+	fb->unmap_calls = 0;
+	fb->unmap_fail_at = LARGE_NR + 2;
+	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, 2 * LARGE_NR),
+			-ENOMEM);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 1);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(first), 0);
+	second = cached_folio(test, file, LARGE_NR);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(second), LARGE_NR);
+
+	/* A lookup fails the same way, and succeeds once removal does. */
+	fb->unmap_calls = 0;
+	fb->unmap_fail_at = 1;
+	KUNIT_EXPECT_EQ(test, PTR_ERR(guestmem_get_folio(&b, LARGE_NR, 0)), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(second), LARGE_NR);
+	kunit_deactivate_static_stub(test, guestmem_unmap_page);
+	folio = guestmem_get_folio(&b, LARGE_NR, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	KUNIT_EXPECT_PTR_EQ(test, folio, second);
+	folio_unlock(folio);
+	folio_put(folio);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(second), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 2);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(first), LARGE_NR);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(second), LARGE_NR);
+	KUNIT_EXPECT_EQ(test, fb->frees, 2 * LARGE_NR);
+	folio_put(first);
+	folio_put(second);
 }
 
 static int guestmem_test_init(struct kunit *test)
@@ -615,6 +812,8 @@ static struct kunit_case guestmem_test_cases[] = {
 	KUNIT_CASE(guestmem_test_migrate_refused),
 	KUNIT_CASE(guestmem_test_memory_failure),
 	KUNIT_CASE(guestmem_test_no_direct_map),
+	KUNIT_CASE(guestmem_test_no_direct_map_large),
+	KUNIT_CASE(guestmem_test_no_direct_map_failure),
 	{}
 };
 
