@@ -118,15 +118,33 @@ static const struct guestmem_ops kvm_gmem_ops = {
 	.invalidate_end		= kvm_gmem_invalidate_end,
 };
 
+/*
+ * The KVM_CREATE_GUEST_MEMFD flags @kvm (any VM if NULL) may use, as
+ * KVM_CAP_GUEST_MEMFD_FLAGS reports them.  NO_DIRECT_MAP needs the library
+ * to be able to remove pages from the direct map, and a VM type whose
+ * architecture hooks do not reach private pages through it (SEV-SNP's do).
+ */
+u64 kvm_gmem_supported_flags(struct kvm *kvm)
+{
+	u64 flags = 0;
+
+	if ((guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP) &&
+	    (!kvm || kvm_arch_gmem_supports_no_direct_map(kvm)))
+		flags |= GUEST_MEMFD_FLAG_NO_DIRECT_MAP;
+	return flags;
+}
+
 int kvm_gmem_create(struct kvm *kvm, struct kvm_create_guest_memfd *args)
 {
+	unsigned long gflags = 0;
 	loff_t size = args->size;
 	struct file *file;
 	int fd;
 
-	/* No flag is defined yet. */
-	if (args->flags)
+	if (args->flags & ~kvm_gmem_supported_flags(kvm))
 		return -EINVAL;
+	if (args->flags & GUEST_MEMFD_FLAG_NO_DIRECT_MAP)
+		gflags |= GUESTMEM_F_NO_DIRECT_MAP;
 
 	if (size <= 0 || !PAGE_ALIGNED(size))
 		return -EINVAL;
@@ -135,7 +153,8 @@ int kvm_gmem_create(struct kvm *kvm, struct kvm_create_guest_memfd *args)
 	if (fd < 0)
 		return fd;
 
-	file = guestmem_file_create("[kvm-gmem]", size, 0, &kvm_gmem_ops, kvm);
+	file = guestmem_file_create("[kvm-gmem]", size, gflags, &kvm_gmem_ops,
+				    kvm);
 	if (IS_ERR(file)) {
 		put_unused_fd(fd);
 		return PTR_ERR(file);
