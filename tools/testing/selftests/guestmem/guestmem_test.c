@@ -12,6 +12,7 @@
  * what the guest sees of its private memory.
  */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,15 +20,26 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/falloc.h>
 #include <linux/kvm.h>
 
 #include "../kselftest_harness.h"
+
+/* Upstream's values (Linux 6.18 and the direct-map series), for old headers. */
+#ifndef KVM_CAP_GUEST_MEMFD_FLAGS
+#define KVM_CAP_GUEST_MEMFD_FLAGS	244
+#endif
+#ifndef GUEST_MEMFD_FLAG_NO_DIRECT_MAP
+#define GUEST_MEMFD_FLAG_NO_DIRECT_MAP	(1ULL << 2)
+#endif
 
 /* Pages in the guest_memfd of each test. */
 #define GMEM_PAGES		16
@@ -64,6 +76,37 @@ static int gmem_create(int vm, __u64 size, __u64 flags)
 	};
 
 	return ioctl(vm, KVM_CREATE_GUEST_MEMFD, &args);
+}
+
+/*
+ * The KVM_CREATE_GUEST_MEMFD flags that @fd (/dev/kvm or a VM) reports
+ * through KVM_CAP_GUEST_MEMFD_FLAGS; 0 where the capability is unknown.
+ */
+static __u64 gmem_flags(int fd)
+{
+	int r = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_FLAGS);
+
+	return r > 0 ? r : 0;
+}
+
+/*
+ * A counter of the guestmem library in debugfs (tlb_flushes,
+ * pages_unmapped), or -1 if there is no such file.
+ */
+static long guestmem_stat(const char *name)
+{
+	char path[128], buf[32];
+	long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/guestmem/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f) || sscanf(buf, "%ld", &val) != 1)
+		val = -1;
+	fclose(f);
+	return val;
 }
 
 static int set_region(int vm, __u32 slot, __u32 flags, __u64 gpa, __u64 size,
@@ -202,15 +245,132 @@ TEST_F(gmem, create_invalid_size)
 	}
 }
 
-/* kvm_gmem_create(): valid_flags = 0; if (flags & ~valid_flags) return -EINVAL; */
+/*
+ * kvm_gmem_create(): a flag outside those KVM_CAP_GUEST_MEMFD_FLAGS reports
+ * is -EINVAL (stock 6.12 has no flag at all and reports none); each
+ * reported one creates a file.
+ */
 TEST_F(gmem, create_invalid_flags)
 {
+	__u64 supported = gmem_flags(self->vm);
 	unsigned int bit;
+	int fd;
 
 	for (bit = 0; bit < 64; bit++) {
-		ASSERT_ERRNO(EINVAL, gmem_create(self->vm, self->size, 1ULL << bit),
-			     "(bit %u)", bit);
+		if (!(supported & (1ULL << bit))) {
+			ASSERT_ERRNO(EINVAL, gmem_create(self->vm, self->size, 1ULL << bit),
+				     "(bit %u)", bit);
+			continue;
+		}
+		fd = gmem_create(self->vm, self->size, 1ULL << bit);
+		ASSERT_LE(0, fd) TH_LOG("bit %u: %s", bit, strerror(errno));
+		ASSERT_EQ(0, close(fd));
 	}
+}
+
+/*
+ * KVM_CAP_GUEST_MEMFD_FLAGS (244, as upstream): GUEST_MEMFD_FLAG_NO_DIRECT_MAP
+ * wherever guestmem can change the direct map (x86_64 and arm64), on
+ * /dev/kvm and on VM types without protected state (not SEV-SNP).  A
+ * kernel without the capability reports 0, and the test skips.
+ */
+TEST_F(gmem, flags_cap)
+{
+	if (!gmem_flags(self->kvm))
+		SKIP(return, "KVM_CAP_GUEST_MEMFD_FLAGS is not supported");
+	ASSERT_EQ(GUEST_MEMFD_FLAG_NO_DIRECT_MAP, gmem_flags(self->kvm));
+	ASSERT_EQ(GUEST_MEMFD_FLAG_NO_DIRECT_MAP, gmem_flags(self->vm));
+}
+
+/*
+ * With GUEST_MEMFD_FLAG_NO_DIRECT_MAP every allocated page leaves the
+ * direct map, with one kernel TLB flush per fallocate() whatever its
+ * length, and comes back when punched out or when the file is closed
+ * (debugfs guestmem/pages_unmapped and tlb_flushes).  Without the flag
+ * nothing leaves and nothing is flushed.
+ */
+TEST_F(gmem, no_direct_map_pages)
+{
+	const int punch = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	long base, flushes;
+	int fd;
+
+	if (!(gmem_flags(self->vm) & GUEST_MEMFD_FLAG_NO_DIRECT_MAP))
+		SKIP(return, "GUEST_MEMFD_FLAG_NO_DIRECT_MAP is not supported");
+	base = guestmem_stat("pages_unmapped");
+	flushes = guestmem_stat("tlb_flushes");
+	if (base < 0 || flushes < 0)
+		SKIP(return, "no guestmem statistics in debugfs");
+
+	fd = gmem_create(self->vm, self->size, GUEST_MEMFD_FLAG_NO_DIRECT_MAP);
+	ASSERT_LE(0, fd) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
+	ASSERT_EQ(base, guestmem_stat("pages_unmapped"));
+
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->page));
+	ASSERT_EQ(base + 1, guestmem_stat("pages_unmapped"));
+	ASSERT_EQ(flushes + 1, guestmem_stat("tlb_flushes"));
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
+	ASSERT_EQ(base + GMEM_PAGES, guestmem_stat("pages_unmapped"));
+	ASSERT_EQ(flushes + 2, guestmem_stat("tlb_flushes"));
+	/* Nothing new to remove: no flush. */
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
+	ASSERT_EQ(flushes + 2, guestmem_stat("tlb_flushes"));
+
+	ASSERT_EQ(0, fallocate(fd, punch, 2 * self->page, 3 * self->page));
+	ASSERT_EQ(base + GMEM_PAGES - 3, guestmem_stat("pages_unmapped"));
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
+	ASSERT_EQ(base + GMEM_PAGES, guestmem_stat("pages_unmapped"));
+	ASSERT_EQ(flushes + 3, guestmem_stat("tlb_flushes"));
+
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(base, guestmem_stat("pages_unmapped"));
+
+	fd = gmem_create(self->vm, self->size, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
+	ASSERT_EQ(base, guestmem_stat("pages_unmapped"));
+	ASSERT_EQ(flushes + 3, guestmem_stat("tlb_flushes"));
+	ASSERT_EQ(0, close(fd));
+}
+
+/*
+ * Nothing reaches the memory of a guest_memfd through the file, with or
+ * without GUEST_MEMFD_FLAG_NO_DIRECT_MAP: no read/write (-EINVAL), no
+ * pread/pwrite (-ESPIPE), no splice either way, no sendfile (no
+ * .splice_read/.splice_write: -EINVAL), and no mmap (-ENODEV), so no user
+ * address exists for get_user_pages() or a pin to start from.
+ */
+static void host_access_refused(struct __test_metadata *_metadata, int vm, __u64 size,
+				__u64 flags)
+{
+	char buf[64] = { 0 };
+	int fd, pipefd[2];
+
+	ASSERT_EQ(0, pipe(pipefd));
+	ASSERT_EQ(sizeof(buf), write(pipefd[1], buf, sizeof(buf)));
+	fd = gmem_create(vm, size, flags);
+	ASSERT_LE(0, fd) TH_LOG("flags 0x%llx: %s", (unsigned long long)flags, strerror(errno));
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, size));
+
+	ASSERT_ERR(EINVAL, read(fd, buf, sizeof(buf)));
+	ASSERT_ERR(EINVAL, write(fd, buf, sizeof(buf)));
+	ASSERT_ERR(ESPIPE, pread(fd, buf, sizeof(buf), 0));
+	ASSERT_ERR(EINVAL, splice(fd, NULL, pipefd[1], NULL, sizeof(buf), 0));
+	ASSERT_ERR(EINVAL, splice(pipefd[0], NULL, fd, NULL, sizeof(buf), 0));
+	ASSERT_ERR(EINVAL, sendfile(pipefd[1], fd, NULL, sizeof(buf)));
+	ASSERT_ERR(ENODEV, mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0));
+
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, close(pipefd[0]));
+	ASSERT_EQ(0, close(pipefd[1]));
+}
+
+TEST_F(gmem, host_access_refused)
+{
+	host_access_refused(_metadata, self->vm, self->size, 0);
+	if (!(gmem_flags(self->vm) & GUEST_MEMFD_FLAG_NO_DIRECT_MAP))
+		SKIP(return, "GUEST_MEMFD_FLAG_NO_DIRECT_MAP is not supported");
+	host_access_refused(_metadata, self->vm, self->size, GUEST_MEMFD_FLAG_NO_DIRECT_MAP);
 }
 
 /* kvm_gmem_create() never looks at kvm_create_guest_memfd.reserved[]. */
@@ -648,11 +808,17 @@ FIXTURE(bind) {
 
 FIXTURE_VARIANT(bind) {
 	unsigned long vm_type;
+	__u64 gmem_flags;	/* of every guest_memfd of the test */
 };
 
 #ifdef __x86_64__
 FIXTURE_VARIANT_ADD(bind, sw_protected_vm) {
 	.vm_type = KVM_X86_SW_PROTECTED_VM,
+};
+
+FIXTURE_VARIANT_ADD(bind, sw_protected_vm_no_direct_map) {
+	.vm_type = KVM_X86_SW_PROTECTED_VM,
+	.gmem_flags = GUEST_MEMFD_FLAG_NO_DIRECT_MAP,
 };
 #endif
 
@@ -675,7 +841,10 @@ FIXTURE_SETUP(bind)
 
 	ASSERT_EQ(1, ioctl(self->vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD));
 	ASSERT_LT(0, ioctl(self->vm, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY2));
-	self->gmem = gmem_create(self->vm, self->size, 0);
+	if (variant->gmem_flags & ~gmem_flags(self->vm))
+		SKIP(return, "guest_memfd flags 0x%llx are not supported",
+		     (unsigned long long)variant->gmem_flags);
+	self->gmem = gmem_create(self->vm, self->size, variant->gmem_flags);
 	ASSERT_LE(0, self->gmem) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
 	self->mem = mmap(NULL, self->size, PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -878,7 +1047,7 @@ TEST_F(bind, several_files)
 	int i;
 
 	for (i = 0; i < 4; i++) {
-		fd[i] = gmem_create(self->vm, self->size, 0);
+		fd[i] = gmem_create(self->vm, self->size, variant->gmem_flags);
 		ASSERT_LE(0, fd[i]);
 		ASSERT_EQ(0, bind_slot(self, i, fd[i], 0, self->size));
 	}
@@ -901,7 +1070,7 @@ TEST_F(bind, other_vm)
 
 	vm2 = ioctl(self->kvm, KVM_CREATE_VM, variant->vm_type);
 	ASSERT_LE(0, vm2);
-	gmem2 = gmem_create(vm2, self->size, 0);
+	gmem2 = gmem_create(vm2, self->size, variant->gmem_flags);
 	ASSERT_LE(0, gmem2);
 
 	ASSERT_ERR(EINVAL, bind_slot(self, 0, gmem2, 0, self->size));
@@ -1183,7 +1352,7 @@ TEST_F(bind, guest_file_closed)
 	ASSERT_EQ(self->page, g.run->memory_fault.size);
 
 	ASSERT_EQ(0, set_region(self->vm, PRIV_SLOT, 0, PRIV_GPA, 0, NULL, 0, 0));
-	gmem2 = gmem_create(self->vm, self->size, 0);
+	gmem2 = gmem_create(self->vm, self->size, variant->gmem_flags);
 	ASSERT_LE(0, gmem2);
 	ASSERT_EQ(0, set_region(self->vm, PRIV_SLOT, KVM_MEM_GUEST_MEMFD, PRIV_GPA, GUEST_SIZE,
 				self->mem, gmem2, 0));
@@ -1199,6 +1368,108 @@ TEST_F(bind, guest_file_closed)
 
 	guest_destroy(_metadata, &g);
 	ASSERT_EQ(0, close(gmem2));
+}
+
+/* Bytes of /proc/kcore read at a time. */
+#define KCORE_CHUNK	(1 << 20)
+
+/*
+ * Reads every segment of /proc/kcore that has a physical address (the
+ * direct map of RAM, and the kernel text) and counts the 16-byte aligned
+ * places that hold the four dwords enc[i] ^ mask.  Returns -1 if there is
+ * no /proc/kcore.
+ */
+static long kcore_count(struct __test_metadata *_metadata, const __u32 *enc, __u32 mask)
+{
+	Elf64_Phdr *ph;
+	Elf64_Ehdr eh;
+	__u32 *buf;
+	long found = 0;
+	int fd, i;
+
+	fd = open("/proc/kcore", O_RDONLY);
+	if (fd < 0 && errno == ENOENT)
+		return -1;
+	ASSERT_LE(0, fd) TH_LOG("/proc/kcore: %s", strerror(errno));
+	ASSERT_EQ(sizeof(eh), pread(fd, &eh, sizeof(eh), 0));
+	ASSERT_EQ(0, memcmp(eh.e_ident, ELFMAG, SELFMAG));
+	ASSERT_EQ(sizeof(*ph), eh.e_phentsize);
+	ph = calloc(eh.e_phnum, sizeof(*ph));
+	buf = malloc(KCORE_CHUNK);
+	ASSERT_TRUE(ph && buf);
+	ASSERT_EQ(eh.e_phnum * sizeof(*ph), pread(fd, ph, eh.e_phnum * sizeof(*ph), eh.e_phoff));
+
+	for (i = 0; i < eh.e_phnum; i++) {
+		__u64 off;
+
+		if (ph[i].p_type != PT_LOAD || ph[i].p_paddr == (Elf64_Addr)-1)
+			continue;
+		for (off = 0; off < ph[i].p_filesz; off += KCORE_CHUNK) {
+			size_t n = ph[i].p_filesz - off < KCORE_CHUNK ?
+				   ph[i].p_filesz - off : KCORE_CHUNK;
+			size_t w;
+
+			ASSERT_EQ(n, pread(fd, buf, n, ph[i].p_offset + off))
+				TH_LOG("segment %d at 0x%llx: %s", i,
+				       (unsigned long long)(ph[i].p_vaddr + off), strerror(errno));
+			for (w = 0; w + 4 <= n / 4; w += 4)
+				if ((buf[w] ^ mask) == enc[0] && (buf[w + 1] ^ mask) == enc[1] &&
+				    (buf[w + 2] ^ mask) == enc[2] && (buf[w + 3] ^ mask) == enc[3])
+					found++;
+		}
+	}
+	free(buf);
+	free(ph);
+	close(fd);
+	return found;
+}
+
+/*
+ * Whoever reads /proc/kcore (a debugger, crash tools) sees private guest
+ * memory through the direct map, unless the guest_memfd keeps it out of
+ * the map: read_kcore_iter() copies each page with
+ * copy_from_kernel_nofault() and returns zeroes for one that faults.  The
+ * guest writes a 16-byte pattern to its private memory; a read of all of
+ * RAM through /proc/kcore finds it without GUEST_MEMFD_FLAG_NO_DIRECT_MAP
+ * and does not, and does not crash, with it.  The pattern is never in
+ * this program's memory as a whole: only masked, or one dword at a time.
+ */
+TEST_F(bind, kcore_skips_private_memory)
+{
+	__u32 enc[4], mask, word;
+	struct guest g;
+	long found;
+	int i;
+
+	srand(time(NULL) ^ getpid());
+	mask = rand() | 1;
+	for (i = 0; i < 4; i++)
+		enc[i] = ((__u32)rand() << 1) ^ rand() ^ mask;
+
+	guest_create(_metadata, self, &g);
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_STORE, 0x3100 + 4 * i,
+				       enc[i] ^ mask, &word));
+		ASSERT_EQ(enc[i] ^ mask, word);
+	}
+	word = 0;
+
+	found = kcore_count(_metadata, enc, mask);
+	if (found < 0)
+		SKIP(goto out, "no /proc/kcore (CONFIG_PROC_KCORE)");
+	if (variant->gmem_flags & GUEST_MEMFD_FLAG_NO_DIRECT_MAP) {
+		ASSERT_EQ(0, found);
+	} else {
+		ASSERT_LE(1, found);
+	}
+
+	/* The guest still has its memory. */
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_LOAD, 0x3100 + 4 * i, 0, &word));
+		ASSERT_EQ(enc[i] ^ mask, word);
+	}
+out:
+	guest_destroy(_metadata, &g);
 }
 #endif /* __x86_64__ */
 
@@ -1265,7 +1536,7 @@ TEST_F(bind, vm_outlives_file)
 	ASSERT_EQ(0, close(self->gmem));
 	self->gmem = -1;
 
-	gmem2 = gmem_create(self->vm, self->size, 0);
+	gmem2 = gmem_create(self->vm, self->size, variant->gmem_flags);
 	ASSERT_LE(0, gmem2);
 	/* Memslot 0 is still there: binding it again is a modification. */
 	ASSERT_ERR(EINVAL, bind_slot(self, 0, gmem2, 0, self->size / 2));
@@ -1282,7 +1553,7 @@ TEST_F(bind, vm_outlives_file)
 	ASSERT_EQ(0, delete_region(self->vm, 2));
 
 	/* The VM still makes and binds guest_memfds. */
-	gmem3 = gmem_create(self->vm, self->size, 0);
+	gmem3 = gmem_create(self->vm, self->size, variant->gmem_flags);
 	ASSERT_LE(0, gmem3);
 	ASSERT_EQ(0, bind_slot(self, 0, gmem3, 0, self->size));
 	ASSERT_EQ(0, bind_slot(self, 1, gmem2, 0, self->size));
@@ -1290,6 +1561,59 @@ TEST_F(bind, vm_outlives_file)
 	ASSERT_EQ(0, close(gmem3));
 	ASSERT_EQ(0, delete_region(self->vm, 0));
 	ASSERT_EQ(0, delete_region(self->vm, 1));
+}
+
+/*
+ * Whether hibernation_available(): /sys/power/state lists "disk" and
+ * /sys/power/disk does not say "[disabled]".  -1 without CONFIG_HIBERNATION
+ * (no /sys/power/disk).
+ */
+static int hibernation_offered(struct __test_metadata *_metadata)
+{
+	char state[128] = "", disk[128] = "";
+	bool offered;
+	int fd;
+
+	fd = open("/sys/power/disk", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	ASSERT_LT(0, read(fd, disk, sizeof(disk) - 1));
+	close(fd);
+	fd = open("/sys/power/state", O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, read(fd, state, sizeof(state) - 1));
+	close(fd);
+
+	offered = strstr(state, "disk");
+	ASSERT_EQ(offered, !strstr(disk, "[disabled]")) TH_LOG("state: %s disk: %s", state, disk);
+	return offered;
+}
+
+/*
+ * Hibernation would write guest memory to disk: it is refused while any
+ * guest_memfd with GUEST_MEMFD_FLAG_NO_DIRECT_MAP is open (guestmem_active()
+ * in hibernation_available()), bound or not, and offered again once the
+ * last one is closed, even with its memslot still there.  A guest_memfd
+ * without the flag does not matter.  Nothing here hibernates.
+ */
+TEST_F(bind, hibernation)
+{
+	bool no_direct_map = variant->gmem_flags & GUEST_MEMFD_FLAG_NO_DIRECT_MAP;
+	int gmem2;
+
+	if (hibernation_offered(_metadata) < 0)
+		SKIP(return, "no /sys/power/disk (CONFIG_HIBERNATION)");
+	ASSERT_EQ(!no_direct_map, hibernation_offered(_metadata));
+
+	ASSERT_EQ(0, fallocate(self->gmem, FALLOC_FL_KEEP_SIZE, 0, self->size));
+	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, 0, self->size));
+	gmem2 = gmem_create(self->vm, self->size, variant->gmem_flags);
+	ASSERT_LE(0, gmem2);
+	ASSERT_EQ(0, close(self->gmem));
+	self->gmem = -1;
+	ASSERT_EQ(!no_direct_map, hibernation_offered(_metadata));
+	ASSERT_EQ(0, close(gmem2));
+	ASSERT_EQ(1, hibernation_offered(_metadata));
 }
 
 TEST_HARNESS_MAIN
