@@ -149,7 +149,7 @@ struct folio *guestmem_get_folio(struct guestmem_binding *binding,
 				 pgoff_t index, unsigned int flags);
 void guestmem_folio_mark_prepared(struct folio *folio);
 
-/* For the rest of mm and for power management; not exported. */
+/* For the rest of mm and for power management; not exported to modules. */
 bool guestmem_active(void);
 
 #else /* !CONFIG_GUESTMEM */

@@ -51,6 +51,11 @@
  * @flags: GUESTMEM_F_* of guestmem_file_create(); constant.
  * @bindings: Attached struct guestmem_binding, in bind order.  Protected
  *	by the invalidate_lock of @vfs_inode's mapping.
+ * @unflushed: Folios of the file out of the direct map whose kernel TLB
+ *	flush is still to come: an fallocate() in progress removes folios
+ *	and unlocks them one by one, but flushes once at its end.  Raised
+ *	under the folio lock, lowered after the flush; a lookup that finds
+ *	it raised flushes its own folio before handing it out.
  * @vfs_inode: The inode of the file.
  */
 struct guestmem {
@@ -58,6 +63,7 @@ struct guestmem {
 	void *priv;
 	unsigned long flags;
 	struct list_head bindings;
+	atomic_t unflushed;
 	struct inode vfs_inode;
 };
 
@@ -69,16 +75,19 @@ struct guestmem {
  * may use, marks a folio whose pages are out.  The pages are unmapped
  * without a flush; the operation (fallocate, a lookup) collects the range of
  * addresses in a struct guestmem_batch and flushes the kernel TLB once, at
- * its end, before any folio is handed out or the call returns.  Until then
- * stale TLB entries may still reach the zeroed pages, which hold nothing
- * yet: no guest has been given them.  Mapping a page back needs no flush.
+ * its end, before the call returns.  Until then stale TLB entries may still
+ * reach the zeroed pages, which hold nothing yet: no guest has been given
+ * them.  A lookup racing with an fallocate() may find a folio it removed
+ * before that flush; guestmem.unflushed tells it so, and it flushes that
+ * folio itself before handing it out.  Mapping a page back needs no flush.
  */
 struct guestmem_batch {
 	unsigned long start;
 	unsigned long end;
+	unsigned int nr_folios;
 };
 
-#define GUESTMEM_BATCH_INIT	{ .start = ULONG_MAX, .end = 0 }
+#define GUESTMEM_BATCH_INIT	{ .start = ULONG_MAX, .end = 0, .nr_folios = 0 }
 
 /*
  * For tests and statistics (debugfs guestmem/): kernel TLB flushes made for
@@ -157,8 +166,12 @@ static void guestmem_restore_pages(struct folio *folio, unsigned long nr)
 		WARN_ON_ONCE(set_direct_map_default_noflush(folio_page(folio, i)));
 }
 
-/* Zero a new folio, then take its pages out of the direct map (no flush). */
-static int guestmem_zap_folio(struct folio *folio, struct guestmem_batch *batch)
+/*
+ * Zero a new folio, then take its pages out of the direct map (no flush).
+ * Called with the folio locked.
+ */
+static int guestmem_zap_folio(struct guestmem *gm, struct folio *folio,
+			      struct guestmem_batch *batch)
 {
 	unsigned long i, nr = folio_nr_pages(folio);
 	unsigned long addr = (unsigned long)folio_address(folio);
@@ -174,17 +187,27 @@ static int guestmem_zap_folio(struct folio *folio, struct guestmem_batch *batch)
 	}
 	folio_set_checked(folio);
 	atomic_long_add(nr, &guestmem_nr_unmapped);
+	atomic_inc(&gm->unflushed);
 	batch->start = min(batch->start, addr);
 	batch->end = max(batch->end, addr + folio_size(folio));
+	batch->nr_folios++;
 	return 0;
 }
 
-static void guestmem_flush(struct guestmem_batch *batch)
+static void guestmem_flush_range(unsigned long start, unsigned long end)
 {
-	if (batch->start >= batch->end)
-		return;
-	flush_tlb_kernel_range(batch->start, batch->end);
+	flush_tlb_kernel_range(start, end);
 	atomic_long_inc(&guestmem_nr_flushes);
+}
+
+static void guestmem_flush(struct guestmem *gm, struct guestmem_batch *batch)
+{
+	if (!batch->nr_folios)
+		return;
+	guestmem_flush_range(batch->start, batch->end);
+	/* Only now may lookups hand these folios out without a flush. */
+	smp_mb__before_atomic();
+	atomic_sub(batch->nr_folios, &gm->unflushed);
 	*batch = (struct guestmem_batch)GUESTMEM_BATCH_INIT;
 }
 
@@ -215,11 +238,15 @@ static struct folio *guestmem_take_folio(struct guestmem *gm, pgoff_t index,
 	struct folio *folio = guestmem_grab_folio(gm, index);
 	int ret;
 
+	/*
+	 * A poisoned folio is neither zeroed (that would consume the poison)
+	 * nor removed: the lookup fails with -EHWPOISON.
+	 */
 	if (IS_ERR(folio) || !(gm->flags & GUESTMEM_F_NO_DIRECT_MAP) ||
-	    folio_test_checked(folio))
+	    folio_test_checked(folio) || folio_contain_hwpoisoned_page(folio))
 		return folio;
 
-	ret = guestmem_zap_folio(folio, batch);
+	ret = guestmem_zap_folio(gm, folio, batch);
 	if (ret) {
 		folio_unlock(folio);
 		folio_put(folio);
@@ -235,8 +262,7 @@ static struct folio *guestmem_take_folio(struct guestmem *gm, pgoff_t index,
  * For tests and debug checks.
  *
  * Context: Any context.
- * Return: The number of pages of @folio present in the direct map: all of
- * them, or none while the folio is out.
+ * Return: The number of pages of @folio present in the direct map.
  */
 VISIBLE_IF_KUNIT unsigned long guestmem_folio_nr_mapped(struct folio *folio)
 {
@@ -264,15 +290,22 @@ EXPORT_SYMBOL_IF_KUNIT(guestmem_nr_tlb_flushes);
  * guestmem_active - whether guest memory may be out of the direct map
  *
  * True from the creation of a %GUESTMEM_F_NO_DIRECT_MAP file to its last
- * close, which frees its memory.  Hibernation is refused meanwhile: the
- * image would carry guest private memory to disk.
+ * close, which frees its memory, and while any page is out of the direct
+ * map.  Hibernation is refused meanwhile: the image would carry guest
+ * private memory to disk.
  *
  * Context: Any context.
- * Return: true while any %GUESTMEM_F_NO_DIRECT_MAP file is open.
+ * Return: true while any %GUESTMEM_F_NO_DIRECT_MAP file is open or any
+ * page is out of the direct map.
  */
 bool guestmem_active(void)
 {
-	return atomic_read(&guestmem_nr_no_direct_map_files) != 0;
+	/*
+	 * Pages are counted as well: a lookup racing with the last close may
+	 * still add (zeroed) folios until its binding is gone.
+	 */
+	return atomic_read(&guestmem_nr_no_direct_map_files) != 0 ||
+	       atomic_long_read(&guestmem_nr_unmapped) != 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(guestmem_active);
 
@@ -308,7 +341,7 @@ static long guestmem_allocate(struct guestmem *gm, loff_t offset, loff_t len)
 		cond_resched();
 	}
 	/* One flush for the whole call, whatever happened. */
-	guestmem_flush(&batch);
+	guestmem_flush(gm, &batch);
 	filemap_invalidate_unlock_shared(mapping);
 
 	return ret;
@@ -425,15 +458,22 @@ static int guestmem_error_remove_folio(struct address_space *mapping,
 static void guestmem_free_folio(struct folio *folio)
 {
 	struct guestmem *gm = folio->private;
+	unsigned long nr = folio_nr_pages(folio);
 
-	/* Back in the direct map before the folio can be freed. */
+	/*
+	 * Back in the direct map before the folio can be freed.  Not a
+	 * poisoned one: memory failure may have unmapped it on purpose
+	 * (set_mce_nospec()), and it never returns to the allocator.
+	 */
 	if (folio_test_checked(folio)) {
-		guestmem_restore_pages(folio, folio_nr_pages(folio));
+		if (!folio_contain_hwpoisoned_page(folio))
+			guestmem_restore_pages(folio, nr);
 		folio_clear_checked(folio);
-		atomic_long_sub(folio_nr_pages(folio), &guestmem_nr_unmapped);
+		atomic_long_sub(nr, &guestmem_nr_unmapped);
 	}
-	VM_WARN_ON_ONCE_FOLIO(guestmem_folio_nr_mapped(folio) != folio_nr_pages(folio),
-			      folio);
+	VM_WARN_ON_ONCE_FOLIO(gm && (gm->flags & GUESTMEM_F_NO_DIRECT_MAP) &&
+			      !folio_contain_hwpoisoned_page(folio) &&
+			      guestmem_folio_nr_mapped(folio) != nr, folio);
 	folio->private = NULL;
 	if (gm && gm->ops->free_folio)
 		gm->ops->free_folio(folio);
@@ -470,7 +510,8 @@ static const struct inode_operations guestmem_iops = {
  * guestmem_supported_flags - the guestmem_file_create() flags this system has
  *
  * %GUESTMEM_F_NO_DIRECT_MAP needs an architecture that can change its
- * direct map page by page (can_set_direct_map()); backends use this to
+ * direct map page by page (can_set_direct_map()) and no highmem; backends
+ * use this to
  * advertise their own flag for it, without reaching into mm themselves.
  *
  * Context: Any context.
@@ -478,7 +519,10 @@ static const struct inode_operations guestmem_iops = {
  */
 unsigned long guestmem_supported_flags(void)
 {
-	return can_set_direct_map() ? GUESTMEM_F_NO_DIRECT_MAP : 0;
+	/* Highmem pages are not in the direct map to begin with. */
+	if (IS_ENABLED(CONFIG_HIGHMEM) || !can_set_direct_map())
+		return 0;
+	return GUESTMEM_F_NO_DIRECT_MAP;
 }
 EXPORT_SYMBOL_GPL(guestmem_supported_flags);
 
@@ -511,7 +555,7 @@ struct file *guestmem_file_create(const char *name, loff_t size,
 	struct inode *inode;
 	struct file *file;
 
-	if (flags & ~guestmem_supported_flags() || size <= 0 ||
+	if ((flags & ~guestmem_supported_flags()) || size <= 0 ||
 	    !PAGE_ALIGNED(size))
 		return ERR_PTR(-EINVAL);
 
@@ -716,7 +760,9 @@ static int guestmem_prepare_folio(struct guestmem_binding *b, pgoff_t index,
  * @flags: %GUESTMEM_GET_PREPARE: zero and prepare the folio (the owner's
  *	->prepare_folio) if it was not prepared yet.
  *	%GUESTMEM_GET_UNPREPARED: fail if the folio was prepared already;
- *	the caller fills it and calls guestmem_folio_mark_prepared().
+ *	the caller fills it and calls guestmem_folio_mark_prepared().  Not
+ *	in a %GUESTMEM_F_NO_DIRECT_MAP file, whose folios the kernel cannot
+ *	write.
  *
  * Allocates the folio on first use.  The folio may be larger than a page;
  * its page for @index is folio_file_page(folio, @index).
@@ -728,13 +774,16 @@ static int guestmem_prepare_folio(struct guestmem_binding *b, pgoff_t index,
  * folio_put() (after folio_unlock()); or ERR_PTR(-EFAULT) if the file was
  * closed, ERR_PTR(-EIO) if @index is outside the binding,
  * ERR_PTR(-EHWPOISON) for a poisoned folio, ERR_PTR(-EEXIST) for a
- * prepared folio with %GUESTMEM_GET_UNPREPARED, ERR_PTR(-ENOMEM), or the
+ * prepared folio with %GUESTMEM_GET_UNPREPARED, ERR_PTR(-EACCES) for
+ * %GUESTMEM_GET_UNPREPARED in a %GUESTMEM_F_NO_DIRECT_MAP file,
+ * ERR_PTR(-ENOMEM) or another error of removal from the direct map, or the
  * error of ->prepare_folio().
  */
 struct folio *guestmem_get_folio(struct guestmem_binding *binding,
 				 pgoff_t index, unsigned int flags)
 {
 	struct guestmem_batch batch = GUESTMEM_BATCH_INIT;
+	struct guestmem *gm = binding->gm;
 	struct folio *folio;
 	int ret = 0;
 
@@ -742,11 +791,22 @@ struct folio *guestmem_get_folio(struct guestmem_binding *binding,
 		return ERR_PTR(-EFAULT);
 	if (index < binding->start || index >= binding->end)
 		return ERR_PTR(-EIO);
+	/* The caller would write the folio through the direct map. */
+	if ((flags & GUESTMEM_GET_UNPREPARED) &&
+	    (gm->flags & GUESTMEM_F_NO_DIRECT_MAP))
+		return ERR_PTR(-EACCES);
 
-	folio = guestmem_take_folio(binding->gm, index, &batch);
-	guestmem_flush(&batch);
+	folio = guestmem_take_folio(gm, index, &batch);
+	guestmem_flush(gm, &batch);
 	if (IS_ERR(folio))
 		return folio;
+
+	/* Removed by an fallocate() that has not flushed yet: flush now. */
+	if (folio_test_checked(folio) && atomic_read(&gm->unflushed)) {
+		unsigned long addr = (unsigned long)folio_address(folio);
+
+		guestmem_flush_range(addr, addr + folio_size(folio));
+	}
 
 	if (folio_test_hwpoison(folio))
 		ret = -EHWPOISON;
@@ -790,6 +850,7 @@ static struct inode *guestmem_alloc_inode(struct super_block *sb)
 	gm->ops = NULL;
 	gm->priv = NULL;
 	INIT_LIST_HEAD(&gm->bindings);
+	atomic_set(&gm->unflushed, 0);
 	return &gm->vfs_inode;
 }
 

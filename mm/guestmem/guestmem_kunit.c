@@ -40,6 +40,8 @@ struct fake_backend {
 	struct address_space *mapping;	/* for grab_large_folio() */
 	int unmap_calls;		/* for unmap_page_failing() */
 	int unmap_fail_at;
+	struct guestmem_binding *lookup_b;	/* for unmap_page_lookup() */
+	long lookup_flushes;
 };
 
 static struct fake_backend *fake(void)
@@ -137,6 +139,22 @@ static int falloc(struct file *file, int mode, pgoff_t start, pgoff_t nr)
 	return vfs_fallocate(file, mode, start * PAGE_SIZE, nr * PAGE_SIZE);
 }
 
+/*
+ * Expects guestmem_get_folio() to fail with @err; a folio it returns
+ * instead is released, so that the test can go on and end.
+ */
+static void expect_get_error(struct kunit *test, struct guestmem_binding *b,
+			     pgoff_t index, unsigned int flags, long err)
+{
+	struct folio *folio = guestmem_get_folio(b, index, flags);
+
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(folio), err);
+	if (!IS_ERR(folio)) {
+		folio_unlock(folio);
+		folio_put(folio);
+	}
+}
+
 static int inode_refs(struct file *file)
 {
 	return atomic_read(&file_inode(file)->i_count);
@@ -208,9 +226,8 @@ static void guestmem_test_get_folio(struct kunit *test)
 	folio_put(again);
 	KUNIT_EXPECT_EQ(test, folio_ref_count(folio), refs - 1);
 
-	KUNIT_EXPECT_EQ(test, PTR_ERR(guestmem_get_folio(&b, 5, GUESTMEM_GET_UNPREPARED)),
-			-EEXIST);
-	KUNIT_EXPECT_EQ(test, PTR_ERR(guestmem_get_folio(&b, NR_PAGES, 0)), -EIO);
+	expect_get_error(test, &b, 5, GUESTMEM_GET_UNPREPARED, -EEXIST);
+	expect_get_error(test, &b, NR_PAGES, 0, -EIO);
 	KUNIT_EXPECT_EQ(test, folio_ref_count(folio), refs - 1);
 	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, 1);
 
@@ -368,10 +385,8 @@ static void guestmem_test_close_while_bound(struct kunit *test)
 	expect_event(test, 3, EV_END, &b, 8, 16);
 	KUNIT_EXPECT_EQ(test, fb->frees, 4);
 
-	KUNIT_EXPECT_EQ(test, PTR_ERR(guestmem_get_folio(&a, 0, GUESTMEM_GET_PREPARE)),
-			-EFAULT);
-	KUNIT_EXPECT_EQ(test, PTR_ERR(guestmem_get_folio(&b, 9, GUESTMEM_GET_UNPREPARED)),
-			-EFAULT);
+	expect_get_error(test, &a, 0, GUESTMEM_GET_PREPARE, -EFAULT);
+	expect_get_error(test, &b, 9, GUESTMEM_GET_UNPREPARED, -EFAULT);
 	guestmem_unbind(&a);
 	guestmem_unbind(&b);
 	KUNIT_EXPECT_EQ(test, fb->frees, 4);
@@ -425,8 +440,7 @@ static void guestmem_test_alloc_failure(struct kunit *test)
 
 	kunit_activate_static_stub(test, guestmem_grab_folio, grab_folio_enomem);
 	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, 4), -ENOMEM);
-	KUNIT_EXPECT_EQ(test, PTR_ERR(guestmem_get_folio(&b, 0, GUESTMEM_GET_PREPARE)),
-			-ENOMEM);
+	expect_get_error(test, &b, 0, GUESTMEM_GET_PREPARE, -ENOMEM);
 	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, 0);
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 0);
 	kunit_deactivate_static_stub(test, guestmem_grab_folio);
@@ -453,8 +467,7 @@ static void guestmem_test_prepare_failure(struct kunit *test)
 	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
 
 	fb->prepare_ret = -EIO;
-	KUNIT_EXPECT_EQ(test, PTR_ERR(guestmem_get_folio(&b, 7, GUESTMEM_GET_PREPARE)),
-			-EIO);
+	expect_get_error(test, &b, 7, GUESTMEM_GET_PREPARE, -EIO);
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 1);
 
 	fb->prepare_ret = 0;
@@ -547,7 +560,7 @@ static void guestmem_test_no_direct_map(struct kunit *test)
 	bool active;
 	pgoff_t i;
 
-	if (!can_set_direct_map())
+	if (!(guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP))
 		kunit_skip(test, "the direct map cannot be changed on this system");
 	/* Other users (a running VM) may have such files open already. */
 	active = guestmem_active();
@@ -571,6 +584,9 @@ static void guestmem_test_no_direct_map(struct kunit *test)
 	/* Folios already out need no flush, whether allocated or looked up. */
 	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, NR_PAGES), 0);
 	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 1);
+
+	/* Nobody may fill a folio through the (absent) direct map. */
+	expect_get_error(test, &b, 3, GUESTMEM_GET_UNPREPARED, -EACCES);
 
 	/* Preparing does not touch the (absent) direct map. */
 	folio = guestmem_get_folio(&b, 3, GUESTMEM_GET_PREPARE);
@@ -605,7 +621,7 @@ static void guestmem_test_no_direct_map(struct kunit *test)
 
 /* Folios of 1 << LARGE_ORDER pages, as a hugepage-backed file would have. */
 #define LARGE_ORDER	2
-#define LARGE_NR	(1UL << LARGE_ORDER)
+#define LARGE_NR	BIT(LARGE_ORDER)
 
 /* guestmem_grab_folio() stand-in that adds large folios to the file. */
 static struct folio *grab_large_folio(struct guestmem *gm, pgoff_t index)
@@ -635,7 +651,7 @@ static struct file *create_no_direct_map(struct kunit *test)
 	struct fake_backend *fb = test->priv;
 	struct file *file;
 
-	if (!can_set_direct_map())
+	if (!(guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP))
 		kunit_skip(test, "the direct map cannot be changed on this system");
 	/* The page cache holds large folios only with multi-index entries. */
 	if (!IS_ENABLED(CONFIG_XARRAY_MULTI))
@@ -772,7 +788,7 @@ static void guestmem_test_no_direct_map_failure(struct kunit *test)
 	/* A lookup fails the same way, and succeeds once removal does. */
 	fb->unmap_calls = 0;
 	fb->unmap_fail_at = 1;
-	KUNIT_EXPECT_EQ(test, PTR_ERR(guestmem_get_folio(&b, LARGE_NR, 0)), -ENOMEM);
+	expect_get_error(test, &b, LARGE_NR, 0, -ENOMEM);
 	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(second), LARGE_NR);
 	kunit_deactivate_static_stub(test, guestmem_unmap_page);
 	folio = guestmem_get_folio(&b, LARGE_NR, 0);
@@ -798,6 +814,70 @@ static int guestmem_test_init(struct kunit *test)
 	return test->priv ? 0 : -ENOMEM;
 }
 
+/*
+ * guestmem_unmap_page() stand-in that, on its second call (the second
+ * folio of an fallocate()), first looks up the first folio, which that
+ * fallocate() removed but has not flushed yet.
+ */
+static int unmap_page_lookup(struct page *page)
+{
+	struct kunit *test = kunit_get_current_test();
+	struct fake_backend *fb = test->priv;
+	struct folio *folio;
+	long flushes;
+	int ret;
+
+	kunit_deactivate_static_stub(test, guestmem_unmap_page);
+	if (++fb->unmap_calls == 2) {
+		flushes = guestmem_nr_tlb_flushes();
+		folio = guestmem_get_folio(fb->lookup_b, 0, 0);
+		fb->lookup_flushes = guestmem_nr_tlb_flushes() - flushes;
+		if (!IS_ERR(folio)) {
+			folio_unlock(folio);
+			folio_put(folio);
+		}
+	}
+	ret = guestmem_unmap_page(page);
+	kunit_activate_static_stub(test, guestmem_unmap_page, unmap_page_lookup);
+	return ret;
+}
+
+/*
+ * A lookup that finds a folio removed by an fallocate() still in progress
+ * flushes before handing it out: the fallocate() flushes only at its end.
+ * Once that flush is done, lookups do not flush again.
+ */
+static void guestmem_test_no_direct_map_racing_lookup(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	struct guestmem_binding b;
+	struct file *file;
+	long flushes;
+
+	if (!(guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP))
+		kunit_skip(test, "the direct map cannot be changed on this system");
+	file = guestmem_file_create("[guestmem-kunit]", NR_PAGES * PAGE_SIZE,
+				    GUESTMEM_F_NO_DIRECT_MAP, &fake_ops_a, fb);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	fb->lookup_b = &b;
+	fb->lookup_flushes = -1;
+	kunit_activate_static_stub(test, guestmem_unmap_page, unmap_page_lookup);
+
+	flushes = guestmem_nr_tlb_flushes();
+	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, 4), 0);
+	KUNIT_EXPECT_EQ(test, fb->lookup_flushes, 1);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 2);
+
+	kunit_deactivate_static_stub(test, guestmem_unmap_page);
+	expect_get_error(test, &b, 0, 0, 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 2);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, fb->frees, 4);
+}
+
 static struct kunit_case guestmem_test_cases[] = {
 	KUNIT_CASE(guestmem_test_create_invalid),
 	KUNIT_CASE(guestmem_test_get_folio),
@@ -814,6 +894,7 @@ static struct kunit_case guestmem_test_cases[] = {
 	KUNIT_CASE(guestmem_test_no_direct_map),
 	KUNIT_CASE(guestmem_test_no_direct_map_large),
 	KUNIT_CASE(guestmem_test_no_direct_map_failure),
+	KUNIT_CASE(guestmem_test_no_direct_map_racing_lookup),
 	{}
 };
 
