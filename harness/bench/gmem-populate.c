@@ -20,6 +20,13 @@
  *   punch-mapped PUNCH_HOLE of the whole file while the guest maps it,
  *                which also leaves the file empty for the next round
  *
+ * Then, where KVM_CAP_GUEST_MEMFD_FLAGS offers GUEST_MEMFD_FLAG_NO_DIRECT_MAP
+ * (our kernel, not stock 6.12), the same rounds again on a new file with
+ * the flag, whose names start with "nodm/", plus the kernel TLB flushes
+ * the library made (debugfs guestmem/tlb_flushes) per populate call, per
+ * MiB and per page faulted in, and DirectMap4k/2M of /proc/meminfo before
+ * the file is created, once it is populated, and after it is closed.
+ *
  * Prints, for harness/bench.sh (which runs the same binary on the stock
  * and on our kernel and prints the ratios), lines
  *   BENCH <name> <median> <unit>
@@ -51,6 +58,13 @@
 #define DONE_PORT	0x10
 #define ROUNDS		7
 
+#ifndef KVM_CAP_GUEST_MEMFD_FLAGS
+#define KVM_CAP_GUEST_MEMFD_FLAGS	244
+#endif
+#ifndef GUEST_MEMFD_FLAG_NO_DIRECT_MAP
+#define GUEST_MEMFD_FLAG_NO_DIRECT_MAP	(1ULL << 2)
+#endif
+
 /*
  * Guest code, 32-bit protected mode, paging off, flat segments.  On entry
  * %edi is the first guest address to touch and %esi the end of the range
@@ -75,6 +89,7 @@ extern const char guest_touch[], guest_touch_end[];
 
 static int vm, vcpu, gfd;
 static struct kvm_run *run;
+static void *shared;
 
 static void fail(const char *fmt, ...)
 {
@@ -243,16 +258,16 @@ static int cmp(const void *a, const void *b)
 }
 
 /* Sorts @v; prints its median, then its minimum and maximum. */
-static double report(const char *name, double *v, const char *unit)
+static double report(const char *prefix, const char *name, double *v, const char *unit)
 {
 	qsort(v, ROUNDS, sizeof(*v), cmp);
-	printf("BENCH %s %.2f %s\n", name, v[ROUNDS / 2], unit);
-	printf("BENCH %s_min %.2f %s\n", name, v[0], unit);
-	printf("BENCH %s_max %.2f %s\n", name, v[ROUNDS - 1], unit);
+	printf("BENCH %s%s %.2f %s\n", prefix, name, v[ROUNDS / 2], unit);
+	printf("BENCH %s%s_min %.2f %s\n", prefix, name, v[0], unit);
+	printf("BENCH %s%s_max %.2f %s\n", prefix, name, v[ROUNDS - 1], unit);
 	return v[ROUNDS / 2];
 }
 
-static void check_shared_side_untouched(void *shared)
+static void check_shared_side_untouched(void)
 {
 	unsigned char *vec = malloc(NR_PAGES);
 	unsigned long i;
@@ -267,19 +282,122 @@ static void check_shared_side_untouched(void *shared)
 	free(vec);
 }
 
+/* The library's kernel TLB flush count (debugfs), or -1 without it. */
+static long tlb_flushes(void)
+{
+	FILE *f = fopen("/sys/kernel/debug/guestmem/tlb_flushes", "r");
+	long n = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
+}
+
+/* A /proc/meminfo field in kB ("DirectMap4k"), or -1 if it has none. */
+static long meminfo_kb(const char *field)
+{
+	char line[128];
+	size_t len = strlen(field);
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		die("/proc/meminfo");
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, len) && line[len] == ':')
+			sscanf(line + len + 1, "%ld", &kb);
+	fclose(f);
+	return kb;
+}
+
+static void report_directmap(const char *when)
+{
+	printf("BENCH nodm/directmap4k_%s %ld kB\n", when, meminfo_kb("DirectMap4k"));
+	printf("BENCH nodm/directmap2M_%s %ld kB\n", when, meminfo_kb("DirectMap2M"));
+}
+
+/*
+ * Memslot 1 on a new 256 MiB guest_memfd created with @flags, ROUNDS
+ * rounds on it, then the memslot and the file go.  Names start with
+ * @prefix.  With @count_flushes, also the library's flushes per call.
+ */
+static void bench_file(__u64 flags, const char *prefix, int count_flushes)
+{
+	struct kvm_create_guest_memfd gmem = { .size = PRIV_SIZE, .flags = flags };
+	double pop[ROUNDS], punch[ROUNDS], fault[ROUNDS], retouch[ROUNDS];
+	double punch_mapped[ROUNDS], fault_ms;
+	long pop_flushes = 0, fault_flushes = 0, f0;
+	struct kvm_userspace_memory_region2 slot;
+	char name[64];
+	int i;
+
+	gfd = ioctl(vm, KVM_CREATE_GUEST_MEMFD, &gmem);
+	if (gfd < 0)
+		die("KVM_CREATE_GUEST_MEMFD");
+	memset(&slot, 0, sizeof(slot));
+	slot.slot = 1;
+	slot.flags = KVM_MEM_GUEST_MEMFD;
+	slot.guest_phys_addr = PRIV_GPA;
+	slot.memory_size = PRIV_SIZE;
+	slot.userspace_addr = (uintptr_t)shared;
+	slot.guest_memfd = gfd;
+	slot.guest_memfd_offset = 0;
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &slot))
+		die("KVM_SET_USER_MEMORY_REGION2 (guest_memfd)");
+
+	for (i = 0; i < ROUNDS; i++) {
+		f0 = tlb_flushes();
+		pop[i] = gmem_fallocate(FALLOC_FL_KEEP_SIZE, "fallocate(KEEP_SIZE)");
+		pop_flushes += tlb_flushes() - f0;
+		if (count_flushes && i == 0)
+			report_directmap("populated");
+		punch[i] = gmem_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					  "fallocate(PUNCH_HOLE)");
+		f0 = tlb_flushes();
+		fault[i] = run_guest();
+		fault_flushes += tlb_flushes() - f0;
+		retouch[i] = run_guest();
+		punch_mapped[i] = gmem_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+						 "fallocate(PUNCH_HOLE) of the mapped file");
+	}
+	check_shared_side_untouched();
+
+	report(prefix, "gmem_populate_256MiB", pop, "ms");
+	report(prefix, "gmem_punch_hole_256MiB", punch, "ms");
+	fault_ms = report(prefix, "gmem_guest_fault_in_256MiB", fault, "ms");
+	snprintf(name, sizeof(name), "%sgmem_guest_fault_in_per_page", prefix);
+	printf("BENCH %s %.2f us\n", name, fault_ms * 1e3 / NR_PAGES);
+	report(prefix, "gmem_guest_retouch_256MiB", retouch, "ms");
+	report(prefix, "gmem_punch_hole_mapped_256MiB", punch_mapped, "ms");
+	if (count_flushes) {
+		printf("BENCH %stlb_flushes_per_populate %.2f flushes\n", prefix,
+		       (double)pop_flushes / ROUNDS);
+		printf("BENCH %stlb_flushes_per_MiB_populated %.4f flushes\n", prefix,
+		       (double)pop_flushes / ROUNDS / (PRIV_SIZE >> 20));
+		printf("BENCH %stlb_flushes_per_page_faulted_in %.2f flushes\n", prefix,
+		       (double)fault_flushes / ROUNDS / NR_PAGES);
+	}
+
+	slot.memory_size = 0;
+	slot.flags = 0;
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &slot))
+		die("KVM_SET_USER_MEMORY_REGION2 (delete)");
+	close(gfd);
+}
+
 int main(void)
 {
-	struct kvm_create_guest_memfd gmem = { .size = PRIV_SIZE };
 	struct kvm_memory_attributes attr = {
 		.address = PRIV_GPA,
 		.size = PRIV_SIZE,
 		.attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE,
 	};
-	double pop[ROUNDS], punch[ROUNDS], fault[ROUNDS], retouch[ROUNDS];
-	double punch_mapped[ROUNDS], fault_ms;
 	struct kvm_userspace_memory_region2 slot;
-	void *code, *shared;
-	int kvm, run_size, types, i;
+	int kvm, run_size, types, flags;
+	void *code;
 
 	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0)
@@ -299,10 +417,6 @@ int main(void)
 		die("mmap");
 	memcpy(code, guest_touch, guest_touch_end - guest_touch);
 
-	gfd = ioctl(vm, KVM_CREATE_GUEST_MEMFD, &gmem);
-	if (gfd < 0)
-		die("KVM_CREATE_GUEST_MEMFD");
-
 	memset(&slot, 0, sizeof(slot));
 	slot.slot = 0;
 	slot.guest_phys_addr = CODE_GPA;
@@ -310,15 +424,6 @@ int main(void)
 	slot.userspace_addr = (uintptr_t)code;
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &slot))
 		die("KVM_SET_USER_MEMORY_REGION2 (code)");
-	slot.slot = 1;
-	slot.flags = KVM_MEM_GUEST_MEMFD;
-	slot.guest_phys_addr = PRIV_GPA;
-	slot.memory_size = PRIV_SIZE;
-	slot.userspace_addr = (uintptr_t)shared;
-	slot.guest_memfd = gfd;
-	slot.guest_memfd_offset = 0;
-	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &slot))
-		die("KVM_SET_USER_MEMORY_REGION2 (guest_memfd)");
 	if (ioctl(vm, KVM_SET_MEMORY_ATTRIBUTES, &attr))
 		die("KVM_SET_MEMORY_ATTRIBUTES (PRIVATE)");
 
@@ -333,27 +438,18 @@ int main(void)
 		die("mmap kvm_run");
 	enter_protected_mode();
 
-	for (i = 0; i < ROUNDS; i++) {
-		pop[i] = gmem_fallocate(FALLOC_FL_KEEP_SIZE, "fallocate(KEEP_SIZE)");
-		punch[i] = gmem_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-					  "fallocate(PUNCH_HOLE)");
-		fault[i] = run_guest();
-		retouch[i] = run_guest();
-		punch_mapped[i] = gmem_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-						 "fallocate(PUNCH_HOLE) of the mapped file");
-	}
-	check_shared_side_untouched(shared);
+	bench_file(0, "", 0);
 
-	report("gmem_populate_256MiB", pop, "ms");
-	report("gmem_punch_hole_256MiB", punch, "ms");
-	fault_ms = report("gmem_guest_fault_in_256MiB", fault, "ms");
-	printf("BENCH gmem_guest_fault_in_per_page %.2f us\n",
-	       fault_ms * 1e3 / NR_PAGES);
-	report("gmem_guest_retouch_256MiB", retouch, "ms");
-	report("gmem_punch_hole_mapped_256MiB", punch_mapped, "ms");
+	flags = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_FLAGS);
+	if (flags > 0 && (flags & GUEST_MEMFD_FLAG_NO_DIRECT_MAP)) {
+		if (tlb_flushes() < 0)
+			fail("no debugfs guestmem/tlb_flushes");
+		report_directmap("before");
+		bench_file(GUEST_MEMFD_FLAG_NO_DIRECT_MAP, "nodm/", 1);
+		report_directmap("after");
+	}
 
 	close(vcpu);
-	close(gfd);
 	close(vm);
 	close(kvm);
 	return 0;
