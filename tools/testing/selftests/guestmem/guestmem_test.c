@@ -1612,7 +1612,7 @@ TEST_F(bind, hibernation)
 	if (offered < 0)
 		SKIP(return, "no /sys/power/disk (CONFIG_HIBERNATION)");
 	if (!offered)
-		SKIP(return, "hibernation is unavailable already (lockdown, nohibernate, secretmem)");
+		SKIP(return, "no hibernation already (lockdown, nohibernate, secretmem)");
 
 	gmem = gmem_create(self->vm, self->size, variant->gmem_flags);
 	ASSERT_LE(0, gmem);
