@@ -903,7 +903,7 @@ static void guestmem_inode_init_once(void *p)
 
 static int guestmem_flushes_get(void *data, u64 *val)
 {
-	*val = atomic_long_read(&guestmem_nr_flushes);
+	*val = guestmem_nr_tlb_flushes();
 	return 0;
 }
 DEFINE_DEBUGFS_ATTRIBUTE(guestmem_flushes_fops, guestmem_flushes_get, NULL,
