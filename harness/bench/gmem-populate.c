@@ -18,7 +18,12 @@
  *   re-touch     the same guest loop with every page already mapped:
  *                the cost of the loop itself
  *   punch-mapped PUNCH_HOLE of the whole file while the guest maps it,
- *                which also leaves the file empty for the next round
+ *                which also leaves the file empty
+ *   prefaulted   populate again, then the same guest loop: every page
+ *                faults, but finds its folio allocated already (what a
+ *                VMM gets by populating before it starts the guest);
+ *                a final PUNCH_HOLE leaves the file empty for the next
+ *                round
  *
  * Then, where KVM_CAP_GUEST_MEMFD_FLAGS offers GUEST_MEMFD_FLAG_NO_DIRECT_MAP
  * (our kernel, not stock 6.12), the same rounds again on a new file with
@@ -328,8 +333,8 @@ static void bench_file(__u64 flags, const char *prefix, int count_flushes)
 {
 	struct kvm_create_guest_memfd gmem = { .size = PRIV_SIZE, .flags = flags };
 	double pop[ROUNDS], punch[ROUNDS], fault[ROUNDS], retouch[ROUNDS];
-	double punch_mapped[ROUNDS], fault_ms;
-	long pop_flushes = 0, fault_flushes = 0, f0;
+	double punch_mapped[ROUNDS], prefaulted[ROUNDS], fault_ms;
+	long pop_flushes = 0, fault_flushes = 0, prefault_flushes = 0, f0;
 	struct kvm_userspace_memory_region2 slot;
 	char name[64];
 	int i;
@@ -362,6 +367,12 @@ static void bench_file(__u64 flags, const char *prefix, int count_flushes)
 		retouch[i] = run_guest();
 		punch_mapped[i] = gmem_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 						 "fallocate(PUNCH_HOLE) of the mapped file");
+		gmem_fallocate(FALLOC_FL_KEEP_SIZE, "fallocate(KEEP_SIZE) before prefaulting");
+		f0 = tlb_flushes();
+		prefaulted[i] = run_guest();
+		prefault_flushes += tlb_flushes() - f0;
+		gmem_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       "fallocate(PUNCH_HOLE) after prefaulting");
 	}
 	check_shared_side_untouched();
 
@@ -372,6 +383,7 @@ static void bench_file(__u64 flags, const char *prefix, int count_flushes)
 	printf("BENCH %s %.2f us\n", name, fault_ms * 1e3 / NR_PAGES);
 	report(prefix, "gmem_guest_retouch_256MiB", retouch, "ms");
 	report(prefix, "gmem_punch_hole_mapped_256MiB", punch_mapped, "ms");
+	report(prefix, "gmem_guest_fault_in_populated_256MiB", prefaulted, "ms");
 	if (count_flushes) {
 		printf("BENCH %stlb_flushes_per_populate %.2f flushes\n", prefix,
 		       (double)pop_flushes / ROUNDS);
@@ -379,6 +391,8 @@ static void bench_file(__u64 flags, const char *prefix, int count_flushes)
 		       (double)pop_flushes / ROUNDS / (PRIV_SIZE >> 20));
 		printf("BENCH %stlb_flushes_per_page_faulted_in %.2f flushes\n", prefix,
 		       (double)fault_flushes / ROUNDS / NR_PAGES);
+		printf("BENCH %stlb_flushes_per_page_faulted_in_populated %.2f flushes\n",
+		       prefix, (double)prefault_flushes / ROUNDS / NR_PAGES);
 	}
 
 	slot.memory_size = 0;
