@@ -6,7 +6,9 @@
  * memslots: ordinary memory holding the guest's code, and 64 KiB backed by
  * a guest_memfd that KVM_SET_MEMORY_ATTRIBUTES marks private.  The demo
  * checks that the guest_memfd is a guestmem file (fstatfs() shows the
- * guestmem filesystem): its memory belongs to mm's guestmem.  A real-mode
+ * guestmem filesystem): its memory belongs to mm's guestmem, and, with
+ * GUEST_MEMFD_FLAG_NO_DIRECT_MAP, stays out of the kernel's direct map
+ * (debugfs guestmem/pages_unmapped counts the page the guest uses).  A real-mode
  * guest writes a secret into the private memory and reports what it reads
  * back through port I/O; the VMM shows that its own view of the same guest
  * addresses never saw the secret and that the guest_memfd cannot be read
@@ -37,6 +39,12 @@
 #define SHARED_WORD	0x5ea4ed00u
 /* mm/guestmem/guestmem.c: the filesystem of every guestmem file */
 #define GUESTMEM_MAGIC	0x67756d6d
+#ifndef KVM_CAP_GUEST_MEMFD_FLAGS
+#define KVM_CAP_GUEST_MEMFD_FLAGS	244
+#endif
+#ifndef GUEST_MEMFD_FLAG_NO_DIRECT_MAP
+#define GUEST_MEMFD_FLAG_NO_DIRECT_MAP	0x4ULL
+#endif
 
 /*
  * Guest code, 16-bit real mode.  Entry points (offsets from CODE_GPA):
@@ -157,6 +165,20 @@ static uint32_t run_guest(const char *entry)
 	}
 }
 
+/* Pages of guestmem files out of the direct map now (debugfs), or -1. */
+static long pages_unmapped(void)
+{
+	FILE *f = fopen("/sys/kernel/debug/guestmem/pages_unmapped", "r");
+	long n = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
+}
+
 int main(void)
 {
 	struct kvm_create_guest_memfd gmem = { .size = PRIV_SIZE };
@@ -164,7 +186,8 @@ int main(void)
 	struct kvm_userspace_memory_region2 slot;
 	uint32_t word, buf;
 	char *code, *shared_view;
-	int kvm, gfd, run_size;
+	int kvm, gfd, run_size, flags;
+	long unmapped;
 	void *p;
 
 	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -188,10 +211,14 @@ int main(void)
 		die("mmap");
 	memcpy(code, guest_code, guest_code_end - guest_code);
 
+	flags = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_FLAGS);
+	check(flags > 0 && (flags & GUEST_MEMFD_FLAG_NO_DIRECT_MAP),
+	      "KVM does not offer GUEST_MEMFD_FLAG_NO_DIRECT_MAP");
+	gmem.flags = GUEST_MEMFD_FLAG_NO_DIRECT_MAP;
 	gfd = ioctl(vm, KVM_CREATE_GUEST_MEMFD, &gmem);
 	if (gfd < 0)
 		die("KVM_CREATE_GUEST_MEMFD");
-	say("created a %d KiB guest_memfd: the file that holds the guest's private memory",
+	say("created a %d KiB guest_memfd with GUEST_MEMFD_FLAG_NO_DIRECT_MAP: the file that holds the guest's private memory",
 	    PRIV_SIZE >> 10);
 	if (fstatfs(gfd, &sfs))
 		die("fstatfs(guest_memfd)");
@@ -227,9 +254,15 @@ int main(void)
 	if (run == MAP_FAILED)
 		die("mmap kvm_run");
 
+	unmapped = pages_unmapped();
 	word = run_guest(guest_code);
 	say("the guest wrote 0x%08x into its private memory and read back 0x%08x", SECRET, word);
 	check(word == SECRET, "the guest did not read back its secret");
+	check(unmapped >= 0, "no debugfs guestmem/pages_unmapped");
+	unmapped = pages_unmapped() - unmapped;
+	say("that page is out of the kernel's direct map: %ld more page(s) out (debugfs guestmem/pages_unmapped)",
+	    unmapped);
+	check(unmapped == 1, "the guest's page is not out of the direct map");
 
 	memcpy(&buf, shared_view, 4);
 	say("the VMM's (shared) view of that guest address holds 0x%08x: the secret is not there",
