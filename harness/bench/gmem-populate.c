@@ -54,6 +54,8 @@
 #include <linux/kvm.h>
 #include <asm/processor-flags.h>
 
+#include "../guestmem-user.h"
+
 #define CODE_GPA	0x0ul
 #define CODE_SIZE	0x1000ul
 #define PRIV_GPA	0x10000000ul
@@ -63,12 +65,6 @@
 #define DONE_PORT	0x10
 #define ROUNDS		7
 
-#ifndef KVM_CAP_GUEST_MEMFD_FLAGS
-#define KVM_CAP_GUEST_MEMFD_FLAGS	244
-#endif
-#ifndef GUEST_MEMFD_FLAG_NO_DIRECT_MAP
-#define GUEST_MEMFD_FLAG_NO_DIRECT_MAP	(1ULL << 2)
-#endif
 
 /*
  * Guest code, 32-bit protected mode, paging off, flat segments.  On entry
@@ -290,15 +286,7 @@ static void check_shared_side_untouched(void)
 /* The library's kernel TLB flush count (debugfs), or -1 without it. */
 static long tlb_flushes(void)
 {
-	FILE *f = fopen("/sys/kernel/debug/guestmem/tlb_flushes", "r");
-	long n = -1;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &n) != 1)
-		n = -1;
-	fclose(f);
-	return n;
+	return guestmem_stat("tlb_flushes");
 }
 
 /* A /proc/meminfo field in kB ("DirectMap4k"), or -1 if it has none. */

@@ -30,6 +30,8 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
+#include "../guestmem-user.h"
+
 #define CODE_GPA	0x0
 #define CODE_SIZE	0x10000
 #define PRIV_GPA	0x10000		/* real mode: DS = 0x1000 */
@@ -39,12 +41,6 @@
 #define SHARED_WORD	0x5ea4ed00u
 /* mm/guestmem/guestmem.c: the filesystem of every guestmem file */
 #define GUESTMEM_MAGIC	0x67756d6d
-#ifndef KVM_CAP_GUEST_MEMFD_FLAGS
-#define KVM_CAP_GUEST_MEMFD_FLAGS	244
-#endif
-#ifndef GUEST_MEMFD_FLAG_NO_DIRECT_MAP
-#define GUEST_MEMFD_FLAG_NO_DIRECT_MAP	0x4ULL
-#endif
 
 /*
  * Guest code, 16-bit real mode.  Entry points (offsets from CODE_GPA):
@@ -165,20 +161,6 @@ static uint32_t run_guest(const char *entry)
 	}
 }
 
-/* Pages of guestmem files out of the direct map now (debugfs), or -1. */
-static long pages_unmapped(void)
-{
-	FILE *f = fopen("/sys/kernel/debug/guestmem/pages_unmapped", "r");
-	long n = -1;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &n) != 1)
-		n = -1;
-	fclose(f);
-	return n;
-}
-
 int main(void)
 {
 	struct kvm_create_guest_memfd gmem = { .size = PRIV_SIZE };
@@ -218,7 +200,7 @@ int main(void)
 	gfd = ioctl(vm, KVM_CREATE_GUEST_MEMFD, &gmem);
 	if (gfd < 0)
 		die("KVM_CREATE_GUEST_MEMFD");
-	say("created a %d KiB guest_memfd with GUEST_MEMFD_FLAG_NO_DIRECT_MAP: the file that holds the guest's private memory",
+	say("created a %d KiB guest_memfd for the guest's private memory, with NO_DIRECT_MAP",
 	    PRIV_SIZE >> 10);
 	if (fstatfs(gfd, &sfs))
 		die("fstatfs(guest_memfd)");
@@ -254,13 +236,13 @@ int main(void)
 	if (run == MAP_FAILED)
 		die("mmap kvm_run");
 
-	unmapped = pages_unmapped();
+	unmapped = guestmem_stat("pages_unmapped");
 	word = run_guest(guest_code);
 	say("the guest wrote 0x%08x into its private memory and read back 0x%08x", SECRET, word);
 	check(word == SECRET, "the guest did not read back its secret");
 	check(unmapped >= 0, "no debugfs guestmem/pages_unmapped");
-	unmapped = pages_unmapped() - unmapped;
-	say("that page is out of the kernel's direct map: %ld more page(s) out (debugfs guestmem/pages_unmapped)",
+	unmapped = guestmem_stat("pages_unmapped") - unmapped;
+	say("that page left the kernel's direct map: %ld more page(s) out (guestmem debugfs)",
 	    unmapped);
 	check(unmapped == 1, "the guest's page is not out of the direct map");
 

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the harness programs (harness/bench/, harness/demo/) share about
+ * guestmem from userspace: the uAPI values older headers lack, and the
+ * library's debugfs counters.
+ */
+#ifndef GUESTMEM_USER_H
+#define GUESTMEM_USER_H
+
+#include <stdio.h>
+
+/* Upstream's capability number (6.18) and the proposed flag's value. */
+#ifndef KVM_CAP_GUEST_MEMFD_FLAGS
+#define KVM_CAP_GUEST_MEMFD_FLAGS	244
+#endif
+#ifndef GUEST_MEMFD_FLAG_NO_DIRECT_MAP
+#define GUEST_MEMFD_FLAG_NO_DIRECT_MAP	0x4ULL
+#endif
+
+/*
+ * A counter of debugfs guestmem/ ("tlb_flushes", "pages_unmapped"), or -1
+ * if the kernel has no such file.
+ */
+static inline long guestmem_stat(const char *name)
+{
+	char path[96];
+	long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/guestmem/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
+}
+
+#endif /* GUESTMEM_USER_H */
