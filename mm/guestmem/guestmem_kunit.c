@@ -731,6 +731,24 @@ static void guestmem_test_no_direct_map_large(struct kunit *test)
 }
 
 /*
+ * The real guestmem_unmap_page(), called from its stand-in @stub: the
+ * stub is out of the way for this one call (set_direct_map_*() is not
+ * exported to a test module, so the stub cannot do it itself).  The
+ * untyped activation: @stub is a pointer, not a function name, which the
+ * typed macro needs; its prototype is checked here instead.
+ */
+static int unmap_page_through(struct kunit *test, struct page *page,
+			      int (*stub)(struct page *page))
+{
+	int ret;
+
+	kunit_deactivate_static_stub(test, guestmem_unmap_page);
+	ret = guestmem_unmap_page(page);
+	__kunit_activate_static_stub(test, guestmem_unmap_page, stub);
+	return ret;
+}
+
+/*
  * guestmem_unmap_page() stand-in that fails on call number unmap_fail_at
  * and does the real thing otherwise.
  */
@@ -738,14 +756,10 @@ static int unmap_page_failing(struct page *page)
 {
 	struct kunit *test = kunit_get_current_test();
 	struct fake_backend *fb = test->priv;
-	int ret;
 
 	if (++fb->unmap_calls == fb->unmap_fail_at)
 		return -ENOMEM;
-	kunit_deactivate_static_stub(test, guestmem_unmap_page);
-	ret = guestmem_unmap_page(page);
-	kunit_activate_static_stub(test, guestmem_unmap_page, unmap_page_failing);
-	return ret;
+	return unmap_page_through(test, page, unmap_page_failing);
 }
 
 /*
@@ -825,9 +839,7 @@ static int unmap_page_lookup(struct page *page)
 	struct fake_backend *fb = test->priv;
 	struct folio *folio;
 	long flushes;
-	int ret;
 
-	kunit_deactivate_static_stub(test, guestmem_unmap_page);
 	if (++fb->unmap_calls == 2) {
 		flushes = guestmem_nr_tlb_flushes();
 		folio = guestmem_get_folio(fb->lookup_b, 0, 0);
@@ -837,9 +849,7 @@ static int unmap_page_lookup(struct page *page)
 			folio_put(folio);
 		}
 	}
-	ret = guestmem_unmap_page(page);
-	kunit_activate_static_stub(test, guestmem_unmap_page, unmap_page_lookup);
-	return ret;
+	return unmap_page_through(test, page, unmap_page_lookup);
 }
 
 /*
