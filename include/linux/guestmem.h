@@ -56,7 +56,10 @@ struct guestmem_binding;
  *	Called with @folio locked, its pages zeroed, and not yet marked
  *	prepared; may sleep.  Return 0 on success; an error is returned by
  *	guestmem_get_folio() and the folio stays unprepared, so the next
- *	lookup calls @prepare_folio again.
+ *	lookup calls @prepare_folio again.  In a %GUESTMEM_F_MMAP file a
+ *	folio the host faults in first is zeroed by the library and counts
+ *	as prepared, so a backend whose preparation matters for that case
+ *	must not offer mmap (KVM: SEV-SNP).
  *
  * @invalidate_begin: (binding) The folios in [@start, @end) (file offsets
  *	in pages, clipped to the binding) are about to be freed or to change
@@ -76,6 +79,22 @@ struct guestmem_binding;
  * @invalidate_end: (binding) Ends the invalidation of [@start, @end)
  *	started by @invalidate_begin; the backend may map the range again
  *	(it will see new folios).  Same context as @invalidate_begin.
+ *
+ * @convert: (binding) guestmem_convert() is about to turn [@start, @end)
+ *	(clipped to the binding) private (@to_private true) or shared.
+ *	Called inside the conversion's @invalidate_begin/@invalidate_end
+ *	pair, after the library checked that nothing else holds the folios
+ *	and before the state changes, with the invalidate lock held
+ *	exclusive; may sleep.  Return 0 to let the conversion go on, or an
+ *	error to refuse it: guestmem_convert() then returns that error and
+ *	changes nothing.  Bindings are asked in list order, and one that
+ *	said yes is not told when a later one refuses, so the callback may
+ *	check and prepare, but must not commit to the new state.
+ *
+ * @ioctl: (file) An ioctl() on the file.  The library has none of its own;
+ *	backends keep their uAPI (KVM's KVM_SET_MEMORY_ATTRIBUTES2) here.
+ *	Process context, no guestmem lock held; return -ENOTTY for an
+ *	unknown @cmd.
  */
 struct guestmem_ops {
 	struct module *owner;
@@ -89,6 +108,10 @@ struct guestmem_ops {
 				 pgoff_t start, pgoff_t end);
 	void (*invalidate_end)(struct guestmem_binding *binding,
 			       pgoff_t start, pgoff_t end);
+	int (*convert)(struct guestmem_binding *binding, pgoff_t start,
+		       pgoff_t end, bool to_private);
+
+	long (*ioctl)(struct file *file, unsigned int cmd, unsigned long arg);
 };
 
 /**
@@ -121,6 +144,11 @@ struct guestmem_binding {
 
 /* guestmem_file_create() flags */
 #define GUESTMEM_F_NO_DIRECT_MAP	BIT(0)
+#define GUESTMEM_F_MMAP			BIT(1)
+#define GUESTMEM_F_INIT_SHARED		BIT(2)
+
+/* guestmem_convert() flags */
+#define GUESTMEM_CONVERT_ZERO		BIT(0)
 
 /* guestmem_bind() flags */
 #define GUESTMEM_BIND_EXCLUSIVE		BIT(0)
@@ -148,6 +176,11 @@ void guestmem_unlock(struct guestmem_binding *binding);
 struct folio *guestmem_get_folio(struct guestmem_binding *binding,
 				 pgoff_t index, unsigned int flags);
 void guestmem_folio_mark_prepared(struct folio *folio);
+
+unsigned long guestmem_file_flags(struct file *file);
+int guestmem_convert(struct file *file, pgoff_t start, pgoff_t nr,
+		     bool to_private, unsigned int flags, pgoff_t *error_index);
+bool guestmem_is_private(struct guestmem_binding *binding, pgoff_t index);
 
 /* For the rest of mm and for power management; not exported to modules. */
 bool guestmem_active(void);

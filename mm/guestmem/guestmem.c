@@ -14,10 +14,14 @@
  * data through ->release(); the inode goes when the last binding does.
  *
  * Locking: the mapping's invalidate_lock protects the list of bindings and
- * serialises everything that removes folios (exclusive: punch hole, bind,
- * unbind, release) against what adds them (shared: fallocate).  It is the
- * outermost guestmem lock; callbacks run under it.  Folio state is
- * protected by the folio lock.  See Documentation/mm/guestmem.rst.
+ * the shared/private state, and serialises everything that removes folios
+ * or changes their state (exclusive: punch hole, conversion, bind, unbind,
+ * release) against what adds them (shared: fallocate, a host fault).  It
+ * is the outermost guestmem lock but for mmap_lock, which a host fault
+ * holds when it takes it; callbacks run under it.  Below it come
+ * i_mmap_rwsem (unmapping host mappings), the backends' own locks (taken
+ * in the invalidation callbacks) and the folio lock, which protects a
+ * folio's direct-map state.  See Documentation/mm/guestmem.rst.
  */
 
 #define pr_fmt(fmt) "guestmem: " fmt
@@ -28,6 +32,7 @@
 #include <linux/fs.h>
 #include <linux/guestmem.h>
 #include <linux/highmem.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/overflow.h>
 #include <linux/mount.h>
@@ -35,6 +40,7 @@
 #include <linux/pseudo_fs.h>
 #include <linux/set_memory.h>
 #include <linux/slab.h>
+#include <linux/swap.h>
 #include <asm/tlbflush.h>
 #include <kunit/static_stub.h>
 #include <kunit/visibility.h>
@@ -51,6 +57,12 @@
  * @flags: GUESTMEM_F_* of guestmem_file_create(); constant.
  * @bindings: Attached struct guestmem_binding, in bind order.  Protected
  *	by the invalidate_lock of @vfs_inode's mapping.
+ * @shared: For a %GUESTMEM_F_MMAP file, one bit per page of the file, set
+ *	while the page is shared (the host may map it), clear while it is
+ *	private; NULL for other files, whose pages are all private.  Written
+ *	only under the invalidate lock held exclusive, read without a lock:
+ *	a reader that needs a stable answer holds the lock shared (host
+ *	faults) or orders itself against ->invalidate_begin() (backends).
  * @unflushed: Folios of the file out of the direct map whose kernel TLB
  *	flush is still to come: an fallocate() in progress removes folios
  *	and unlocks them one by one, but flushes once at its end.  Raised
@@ -62,6 +74,7 @@ struct guestmem {
 	const struct guestmem_ops *ops;
 	void *priv;
 	unsigned long flags;
+	unsigned long *shared;
 	struct list_head bindings;
 	atomic_t unflushed;
 	struct inode vfs_inode;
@@ -116,6 +129,17 @@ static inline struct address_space *gm_mapping(struct guestmem *gm)
 	return gm->vfs_inode.i_mapping;
 }
 
+static inline pgoff_t gm_nr_pages(struct guestmem *gm)
+{
+	return i_size_read(&gm->vfs_inode) >> PAGE_SHIFT;
+}
+
+/* See struct guestmem.shared for who may rely on the answer. */
+static inline bool guestmem_page_private(struct guestmem *gm, pgoff_t index)
+{
+	return !gm->shared || !test_bit(index, gm->shared);
+}
+
 /*
  * Invalidation: every attached binding that overlaps [start, end) gets
  * ->invalidate_begin() before the folios change (@begin true) and
@@ -167,8 +191,9 @@ static void guestmem_restore_pages(struct folio *folio, unsigned long nr)
 }
 
 /*
- * Zero a new folio, then take its pages out of the direct map (no flush).
- * Called with the folio locked.
+ * Take the pages of a folio out of the direct map (no flush), after zeroing
+ * it unless it holds data already (a shared folio turning private keeps
+ * its contents).  Called with the folio locked.
  */
 static int guestmem_zap_folio(struct guestmem *gm, struct folio *folio,
 			      struct guestmem_batch *batch)
@@ -177,7 +202,8 @@ static int guestmem_zap_folio(struct guestmem *gm, struct folio *folio,
 	unsigned long addr = (unsigned long)folio_address(folio);
 	int ret;
 
-	folio_zero_range(folio, 0, folio_size(folio));
+	if (!folio_test_uptodate(folio))
+		folio_zero_range(folio, 0, folio_size(folio));
 	for (i = 0; i < nr; i++) {
 		ret = guestmem_unmap_page(folio_page(folio, i));
 		if (ret) {
@@ -192,6 +218,21 @@ static int guestmem_zap_folio(struct guestmem *gm, struct folio *folio,
 	batch->end = max(batch->end, addr + folio_size(folio));
 	batch->nr_folios++;
 	return 0;
+}
+
+/* Undo guestmem_zap_folio(): the folio's pages are back in the direct map. */
+static void guestmem_unzap_folio(struct folio *folio)
+{
+	unsigned long nr = folio_nr_pages(folio);
+
+	/*
+	 * Not a poisoned folio: memory failure may have unmapped it on
+	 * purpose (set_mce_nospec()).
+	 */
+	if (!folio_contain_hwpoisoned_page(folio))
+		guestmem_restore_pages(folio, nr);
+	folio_clear_checked(folio);
+	atomic_long_sub(nr, &guestmem_nr_unmapped);
 }
 
 static void guestmem_flush_range(unsigned long start, unsigned long end)
@@ -243,7 +284,8 @@ static struct folio *guestmem_take_folio(struct guestmem *gm, pgoff_t index,
 	 * nor removed: the lookup fails with -EHWPOISON.
 	 */
 	if (IS_ERR(folio) || !(gm->flags & GUESTMEM_F_NO_DIRECT_MAP) ||
-	    folio_test_checked(folio) || folio_contain_hwpoisoned_page(folio))
+	    folio_test_checked(folio) || folio_contain_hwpoisoned_page(folio) ||
+	    !guestmem_page_private(gm, folio->index))
 		return folio;
 
 	ret = guestmem_zap_folio(gm, folio, batch);
@@ -386,6 +428,397 @@ static long guestmem_fallocate(struct file *file, int mode, loff_t offset,
 }
 
 /*
+ * Host mappings.  Only shared pages are ever mapped: a fault checks the
+ * page's state under the invalidate lock, held shared, and a conversion to
+ * private takes that lock exclusive and then unmaps the range, so a page
+ * is never mapped while private.  The folio is handed to the fault with a
+ * reference and locked; a conversion that catches it between this handler
+ * and its mapping sees that reference and refuses.
+ */
+static vm_fault_t guestmem_fault(struct vm_fault *vmf)
+{
+	struct guestmem *gm = GUESTMEM_I(file_inode(vmf->vma->vm_file));
+	struct address_space *mapping = gm_mapping(gm);
+	struct guestmem_batch batch = GUESTMEM_BATCH_INIT;
+	pgoff_t index = vmf->pgoff;
+	struct folio *folio;
+	vm_fault_t ret = VM_FAULT_LOCKED;
+
+	if (index >= gm_nr_pages(gm))
+		return VM_FAULT_SIGBUS;
+
+	filemap_invalidate_lock_shared(mapping);
+	if (guestmem_page_private(gm, index)) {
+		ret = VM_FAULT_SIGBUS;
+		goto out;
+	}
+	/* A shared page is never taken out of the direct map: no batch. */
+	folio = guestmem_take_folio(gm, index, &batch);
+	if (IS_ERR(folio)) {
+		ret = vmf_error(PTR_ERR(folio));
+		goto out;
+	}
+	if (folio_test_hwpoison(folio)) {
+		folio_unlock(folio);
+		folio_put(folio);
+		ret = VM_FAULT_HWPOISON;
+		goto out;
+	}
+	/* First touch: the host sees zeroes, as with any new file page. */
+	if (!folio_test_uptodate(folio)) {
+		folio_zero_range(folio, 0, folio_size(folio));
+		folio_mark_uptodate(folio);
+	}
+	vmf->page = folio_file_page(folio, index);
+out:
+	filemap_invalidate_unlock_shared(mapping);
+	return ret;
+}
+
+static const struct vm_operations_struct guestmem_vm_ops = {
+	.fault	= guestmem_fault,
+};
+
+static int guestmem_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct guestmem *gm = GUESTMEM_I(file_inode(file));
+
+	if (!(gm->flags & GUESTMEM_F_MMAP))
+		return -ENODEV;
+	/* No private copies: every mapping must see the file's pages. */
+	if ((vma->vm_flags & (VM_SHARED | VM_MAYSHARE)) !=
+	    (VM_SHARED | VM_MAYSHARE))
+		return -EINVAL;
+
+	/*
+	 * VM_DONTEXPAND makes the mapping "special": mremap() cannot grow
+	 * it, khugepaged and MADV_COLLAPSE leave it alone (they would copy
+	 * guest memory into folios the library does not know), and mlock()
+	 * does not mark it VM_LOCKED (the pages are unevictable anyway, and
+	 * mlock's per-CPU batches would hold references that make
+	 * conversions fail).  Exec is refused by the mount (MNT_NOEXEC).
+	 */
+	vm_flags_set(vma, VM_DONTEXPAND);
+	vma->vm_ops = &guestmem_vm_ops;
+	file_accessed(file);
+	return 0;
+}
+
+static long guestmem_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	struct guestmem *gm = GUESTMEM_I(file_inode(file));
+
+	if (!gm->ops->ioctl)
+		return -ENOTTY;
+	return gm->ops->ioctl(file, cmd, arg);
+}
+
+/*
+ * A conversion to private fails if a folio holds any reference but the
+ * page cache's and the caller's, or is still mapped: a GUP pin (O_DIRECT,
+ * vmsplice, vhost, an IOMMU) would keep host access to a private page.
+ * Returns the first page found busy, or @end.  Per-CPU LRU batches hold
+ * references to new folios for a while: on a miss they are drained once
+ * and the range checked again.
+ */
+static pgoff_t guestmem_first_busy(struct guestmem *gm, pgoff_t start,
+				   pgoff_t end)
+{
+	struct folio_batch fbatch;
+	bool drained = false;
+	pgoff_t index, busy;
+	unsigned int i;
+
+again:
+	busy = end;
+	index = start;
+	folio_batch_init(&fbatch);
+	while (busy == end &&
+	       filemap_get_folios(gm_mapping(gm), &index, end - 1, &fbatch)) {
+		for (i = 0; i < folio_batch_count(&fbatch); i++) {
+			struct folio *folio = fbatch.folios[i];
+
+			if (folio_mapped(folio) ||
+			    folio_ref_count(folio) != folio_nr_pages(folio) + 1) {
+				busy = max(folio->index, start);
+				break;
+			}
+		}
+		folio_batch_release(&fbatch);
+		cond_resched();
+	}
+	if (busy != end && !drained) {
+		lru_add_drain_all();
+		drained = true;
+		goto again;
+	}
+	return busy;
+}
+
+/*
+ * Make the direct-map state of the folios in [start, end) follow their
+ * new state: out if private (removed without a flush, collected in
+ * @batch), back in if shared, zeroed on the way if asked (through the
+ * direct map, so a private folio comes back in for that and leaves again;
+ * its direct map is split already, so leaving again does not allocate).
+ * Called after the state changed, under the invalidate lock held
+ * exclusive; a lookup that allocated a folio meanwhile chose from the
+ * state it read under the same folio lock.  Fails only when a shared
+ * folio cannot leave the direct map; guestmem_convert_undo() then puts
+ * back what this call removed.
+ */
+static int guestmem_convert_folios(struct guestmem *gm, pgoff_t start,
+				   pgoff_t end, bool to_private, bool zero,
+				   struct guestmem_batch *batch)
+{
+	bool nodm = gm->flags & GUESTMEM_F_NO_DIRECT_MAP;
+	struct folio_batch fbatch;
+	pgoff_t index = start;
+	unsigned int i;
+	int ret = 0;
+
+	folio_batch_init(&fbatch);
+	while (!ret &&
+	       filemap_get_folios(gm_mapping(gm), &index, end - 1, &fbatch)) {
+		for (i = 0; i < folio_batch_count(&fbatch); i++) {
+			struct folio *folio = fbatch.folios[i];
+
+			bool poisoned = folio_contain_hwpoisoned_page(folio);
+
+			folio_lock(folio);
+			if (folio_test_checked(folio) && (!to_private || zero))
+				guestmem_unzap_folio(folio);
+			if (zero && !poisoned)
+				folio_zero_range(folio, 0, folio_size(folio));
+			if (to_private && nodm && !folio_test_checked(folio) &&
+			    !poisoned)
+				ret = guestmem_zap_folio(gm, folio, batch);
+			folio_unlock(folio);
+			if (ret)
+				break;
+		}
+		folio_batch_release(&fbatch);
+		cond_resched();
+	}
+	return ret;
+}
+
+/*
+ * Put back what guestmem_convert_folios() removed before it failed: the
+ * folios out of the direct map whose pages were shared before the call.
+ */
+static void guestmem_convert_undo(struct guestmem *gm, pgoff_t start,
+				  pgoff_t end, const unsigned long *was_private)
+{
+	struct folio_batch fbatch;
+	pgoff_t index = start;
+	unsigned int i;
+
+	folio_batch_init(&fbatch);
+	while (filemap_get_folios(gm_mapping(gm), &index, end - 1, &fbatch)) {
+		for (i = 0; i < folio_batch_count(&fbatch); i++) {
+			struct folio *folio = fbatch.folios[i];
+
+			folio_lock(folio);
+			if (folio_test_checked(folio) &&
+			    !test_bit(folio->index - start, was_private))
+				guestmem_unzap_folio(folio);
+			folio_unlock(folio);
+		}
+		folio_batch_release(&fbatch);
+	}
+}
+
+static int guestmem_convert_ask(struct guestmem *gm, pgoff_t start,
+				pgoff_t end, bool to_private)
+{
+	struct guestmem_binding *b;
+	int ret;
+
+	list_for_each_entry(b, &gm->bindings, entry) {
+		pgoff_t s = max(start, b->start), e = min(end, b->end);
+
+		if (s < e && b->ops->convert) {
+			ret = b->ops->convert(b, s, e, to_private);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/* A large folio must convert as a whole: refuse a range that splits one. */
+static bool guestmem_range_splits_folio(struct guestmem *gm, pgoff_t start,
+					pgoff_t end)
+{
+	pgoff_t edge[2] = { start, end };
+	bool split = false;
+	int i;
+
+	for (i = 0; i < 2 && !split; i++) {
+		struct folio *folio;
+
+		if (edge[i] >= gm_nr_pages(gm))
+			continue;
+		folio = filemap_get_folio(gm_mapping(gm), edge[i]);
+		if (IS_ERR(folio))
+			continue;
+		split = folio->index != edge[i];
+		folio_put(folio);
+	}
+	return split;
+}
+
+/**
+ * guestmem_convert - turn a range of a file shared or private
+ * @file: A guestmem file created with %GUESTMEM_F_MMAP.
+ * @start: First page of the range.
+ * @nr: Number of pages.
+ * @to_private: true to make the range private, false to make it shared.
+ * @flags: %GUESTMEM_CONVERT_ZERO zeroes the pages in the file; without it
+ *	their contents are kept.
+ * @error_index: Set to the first page that could not be made private when
+ *	-EAGAIN is returned; untouched otherwise.  May be NULL.
+ *
+ * All or nothing.  To private: every host mapping of the range is removed,
+ * then the call fails with -EAGAIN if a page in it is still mapped or
+ * referenced by anyone but the file (a GUP pin); otherwise each binding's
+ * ->convert() may refuse, and then the pages become private and, in a
+ * %GUESTMEM_F_NO_DIRECT_MAP file, leave the direct map (one kernel TLB
+ * flush for the call).  To shared: the pages go back into the direct map
+ * and become mappable.  Either way, bindings overlapping the range get an
+ * ->invalidate_begin()/->invalidate_end() pair around the change, so that
+ * backends drop the mappings they made under the old state.  Pages already
+ * in the requested state are converted again (a no-op but for @flags).
+ *
+ * Context: Process context, may sleep; takes the file's invalidate lock
+ * and mmap's i_mmap_rwsem.
+ * Return: 0 on success; -EINVAL if @file is not a guestmem file with
+ * %GUESTMEM_F_MMAP, for unknown @flags, an empty range, a range past the
+ * end of the file or one that splits a large folio; -EAGAIN if a page is
+ * in use (see @error_index); -ENOMEM if the direct map could not be
+ * changed (with %GUESTMEM_CONVERT_ZERO, part of the range may have been
+ * zeroed then); or the error of a binding's ->convert().
+ */
+int guestmem_convert(struct file *file, pgoff_t start, pgoff_t nr,
+		     bool to_private, unsigned int flags, pgoff_t *error_index)
+{
+	struct guestmem_batch batch = GUESTMEM_BATCH_INIT;
+	unsigned long *was_private = NULL;
+	struct address_space *mapping;
+	struct guestmem *gm;
+	pgoff_t end, busy;
+	int ret;
+
+	if (file->f_op != &guestmem_fops)
+		return -EINVAL;
+	gm = GUESTMEM_I(file_inode(file));
+	mapping = gm_mapping(gm);
+	if (!(gm->flags & GUESTMEM_F_MMAP) || (flags & ~GUESTMEM_CONVERT_ZERO) ||
+	    !nr || check_add_overflow(start, nr, &end) || end > gm_nr_pages(gm))
+		return -EINVAL;
+
+	if (to_private && (gm->flags & GUESTMEM_F_NO_DIRECT_MAP)) {
+		was_private = bitmap_zalloc(nr, GFP_KERNEL_ACCOUNT);
+		if (!was_private)
+			return -ENOMEM;
+	}
+
+	filemap_invalidate_lock(mapping);
+	if (guestmem_range_splits_folio(gm, start, end)) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	if (to_private)
+		unmap_mapping_pages(mapping, start, nr, false);
+	guestmem_invalidate(gm, start, end, true);
+
+	if (to_private) {
+		busy = guestmem_first_busy(gm, start, end);
+		if (busy != end) {
+			if (error_index)
+				*error_index = busy;
+			ret = -EAGAIN;
+			goto out_end;
+		}
+	}
+	ret = guestmem_convert_ask(gm, start, end, to_private);
+	if (ret)
+		goto out_end;
+
+	if (was_private) {
+		pgoff_t i;
+
+		for (i = 0; i < nr; i++)
+			if (guestmem_page_private(gm, start + i))
+				__set_bit(i, was_private);
+	}
+	if (to_private)
+		bitmap_clear(gm->shared, start, nr);
+	else
+		bitmap_set(gm->shared, start, nr);
+
+	ret = guestmem_convert_folios(gm, start, end, to_private,
+				      flags & GUESTMEM_CONVERT_ZERO, &batch);
+	if (ret) {
+		unsigned long i;
+
+		/* Only a removal from the direct map fails: to private. */
+		guestmem_convert_undo(gm, start, end, was_private);
+		for_each_clear_bit(i, was_private, nr)
+			__set_bit(start + i, gm->shared);
+	}
+	guestmem_flush(gm, &batch);
+out_end:
+	guestmem_invalidate(gm, start, end, false);
+out_unlock:
+	filemap_invalidate_unlock(mapping);
+	bitmap_free(was_private);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(guestmem_convert);
+
+/**
+ * guestmem_is_private - whether a page of a bound range is private
+ * @binding: A binding of the file.
+ * @index: Page of the file.
+ *
+ * Every page of a file without %GUESTMEM_F_MMAP is private.  The answer
+ * is only stable while the caller holds off conversions: a backend reads
+ * it after it sampled its invalidation sequence and checks that sequence
+ * again before it maps the page (KVM: mmu_invalidate_retry_gfn()).
+ *
+ * Context: Any context; does not sleep and takes no lock.
+ * Return: true if the page at @index is private.
+ */
+bool guestmem_is_private(struct guestmem_binding *binding, pgoff_t index)
+{
+	struct guestmem *gm = binding->gm;
+
+	if (WARN_ON_ONCE(index >= gm_nr_pages(gm)))
+		return true;
+	return guestmem_page_private(gm, index);
+}
+EXPORT_SYMBOL_GPL(guestmem_is_private);
+
+/**
+ * guestmem_file_flags - the flags a guestmem file was created with
+ * @file: A guestmem file.
+ *
+ * Context: Any context; the caller holds a reference to @file.
+ * Return: The GUESTMEM_F_* flags of guestmem_file_create(), or 0 if @file
+ * is not a guestmem file.
+ */
+unsigned long guestmem_file_flags(struct file *file)
+{
+	if (file->f_op != &guestmem_fops)
+		return 0;
+	return GUESTMEM_I(file_inode(file))->flags;
+}
+EXPORT_SYMBOL_GPL(guestmem_file_flags);
+
+/*
  * The last reference to the file is gone: nothing can reach its memory any
  * more, so free it now, inside a whole-range invalidation, detach every
  * binding (the backend objects may outlive the file) and hand the owner's
@@ -424,6 +857,9 @@ static const struct file_operations guestmem_fops = {
 	.open		= generic_file_open,
 	.release	= guestmem_release,
 	.fallocate	= guestmem_fallocate,
+	.mmap		= guestmem_mmap,
+	.unlocked_ioctl	= guestmem_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
 };
 
 static int guestmem_migrate_folio(struct address_space *mapping,
@@ -460,17 +896,9 @@ static void guestmem_free_folio(struct folio *folio)
 	struct guestmem *gm = folio->private;
 	unsigned long nr = folio_nr_pages(folio);
 
-	/*
-	 * Back in the direct map before the folio can be freed.  Not a
-	 * poisoned one: memory failure may have unmapped it on purpose
-	 * (set_mce_nospec()), and it never returns to the allocator.
-	 */
-	if (folio_test_checked(folio)) {
-		if (!folio_contain_hwpoisoned_page(folio))
-			guestmem_restore_pages(folio, nr);
-		folio_clear_checked(folio);
-		atomic_long_sub(nr, &guestmem_nr_unmapped);
-	}
+	/* Back in the direct map before the folio can be freed. */
+	if (folio_test_checked(folio))
+		guestmem_unzap_folio(folio);
 	VM_WARN_ON_ONCE_FOLIO(gm && (gm->flags & GUESTMEM_F_NO_DIRECT_MAP) &&
 			      !folio_contain_hwpoisoned_page(folio) &&
 			      guestmem_folio_nr_mapped(folio) != nr, folio);
@@ -511,8 +939,9 @@ static const struct inode_operations guestmem_iops = {
  *
  * %GUESTMEM_F_NO_DIRECT_MAP needs an architecture that can change its
  * direct map page by page (can_set_direct_map()) and no highmem; backends
- * use this to
- * advertise their own flag for it, without reaching into mm themselves.
+ * use this to advertise their own flag for it, without reaching into mm
+ * themselves.  %GUESTMEM_F_MMAP and %GUESTMEM_F_INIT_SHARED are always
+ * supported.
  *
  * Context: Any context.
  * Return: The GUESTMEM_F_* flags guestmem_file_create() accepts.
@@ -520,9 +949,11 @@ static const struct inode_operations guestmem_iops = {
 unsigned long guestmem_supported_flags(void)
 {
 	/* Highmem pages are not in the direct map to begin with. */
-	if (IS_ENABLED(CONFIG_HIGHMEM) || !can_set_direct_map())
-		return 0;
-	return GUESTMEM_F_NO_DIRECT_MAP;
+	unsigned long flags = GUESTMEM_F_MMAP | GUESTMEM_F_INIT_SHARED;
+
+	if (!IS_ENABLED(CONFIG_HIGHMEM) && can_set_direct_map())
+		flags |= GUESTMEM_F_NO_DIRECT_MAP;
+	return flags;
 }
 EXPORT_SYMBOL_GPL(guestmem_supported_flags);
 
@@ -530,21 +961,26 @@ EXPORT_SYMBOL_GPL(guestmem_supported_flags);
  * guestmem_file_create - create a guestmem file
  * @name: Name of the file, as /proc/PID/fd shows it.
  * @size: Size in bytes: positive, page aligned, fixed for the file's life.
- * @flags: %GUESTMEM_F_NO_DIRECT_MAP: keep the file's memory out of the
- *	kernel direct map while it is in the file.
+ * @flags: %GUESTMEM_F_NO_DIRECT_MAP: keep the file's private memory out of
+ *	the kernel direct map.
+ *	%GUESTMEM_F_MMAP: keep a shared/private state per page, changed by
+ *	guestmem_convert(), and let the host mmap() the shared pages.
+ *	%GUESTMEM_F_INIT_SHARED (with %GUESTMEM_F_MMAP): every page starts
+ *	shared; without it, every page starts private.
  * @ops: Callbacks of the owner (->release, ->free_folio).
  * @priv: Owner's data, given back by @ops->release.
  *
  * Creates a file whose memory the library owns: fallocate() allocates
- * (%FALLOC_FL_KEEP_SIZE) and frees (%FALLOC_FL_PUNCH_HOLE) it, read, write
- * and mmap are refused, the size cannot change.  The file holds a
- * reference on @ops->owner until its memory is freed.
+ * (%FALLOC_FL_KEEP_SIZE) and frees (%FALLOC_FL_PUNCH_HOLE) it, read and
+ * write are refused, mmap() too unless %GUESTMEM_F_MMAP, the size cannot
+ * change, ioctl() goes to @ops->ioctl.  The file holds a reference on
+ * @ops->owner until its memory is freed.
  *
  * Context: Process context, may sleep.
  * Return: The new file, to be installed in a file descriptor by the
  * caller, or ERR_PTR(-EINVAL) for a bad size or flag (also
- * %GUESTMEM_F_NO_DIRECT_MAP where the direct map cannot be changed),
- * ERR_PTR(-ENOMEM),
+ * %GUESTMEM_F_NO_DIRECT_MAP where the direct map cannot be changed, and
+ * %GUESTMEM_F_INIT_SHARED without %GUESTMEM_F_MMAP), ERR_PTR(-ENOMEM),
  * or another error of the file allocation.
  */
 struct file *guestmem_file_create(const char *name, loff_t size,
@@ -556,7 +992,9 @@ struct file *guestmem_file_create(const char *name, loff_t size,
 	struct file *file;
 
 	if ((flags & ~guestmem_supported_flags()) || size <= 0 ||
-	    !PAGE_ALIGNED(size))
+	    !PAGE_ALIGNED(size) ||
+	    (flags & (GUESTMEM_F_MMAP | GUESTMEM_F_INIT_SHARED)) ==
+	    GUESTMEM_F_INIT_SHARED)
 		return ERR_PTR(-EINVAL);
 
 	inode = anon_inode_make_secure_inode(guestmem_mnt->mnt_sb, name, NULL);
@@ -564,6 +1002,22 @@ struct file *guestmem_file_create(const char *name, loff_t size,
 		return ERR_CAST(inode);
 
 	gm = GUESTMEM_I(inode);
+	if (flags & GUESTMEM_F_MMAP) {
+		/*
+		 * One bit per page; freed with the inode.  Userspace picks
+		 * the size: a bitmap too large for kvmalloc() is -ENOMEM,
+		 * not a warning.
+		 */
+		gm->shared = kvcalloc(BITS_TO_LONGS(size >> PAGE_SHIFT),
+				      sizeof(long),
+				      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		if (!gm->shared) {
+			iput(inode);
+			return ERR_PTR(-ENOMEM);
+		}
+		if (flags & GUESTMEM_F_INIT_SHARED)
+			bitmap_set(gm->shared, 0, size >> PAGE_SHIFT);
+	}
 	__module_get(ops->owner);
 	gm->ops = ops;
 	gm->priv = priv;
@@ -849,6 +1303,7 @@ static struct inode *guestmem_alloc_inode(struct super_block *sb)
 		return NULL;
 	gm->ops = NULL;
 	gm->priv = NULL;
+	gm->shared = NULL;
 	INIT_LIST_HEAD(&gm->bindings);
 	atomic_set(&gm->unflushed, 0);
 	return &gm->vfs_inode;
@@ -867,6 +1322,8 @@ static void guestmem_evict_inode(struct inode *inode)
 	WARN_ON_ONCE(!list_empty(&gm->bindings));
 	truncate_inode_pages_final(inode->i_mapping);
 	clear_inode(inode);
+	kvfree(gm->shared);
+	gm->shared = NULL;
 	if (gm->ops)
 		module_put(gm->ops->owner);
 }
