@@ -3,11 +3,13 @@
  * KVM_CREATE_GUEST_MEMFD on top of the guestmem library (mm/guestmem/).
  *
  * The library owns the file and its memory: allocation, fallocate, punch
- * hole, release and invalidation.  What is left here is KVM policy: a file
- * belongs to one VM, a memslot binds one range of one file, invalidations
- * unmap the memslot's GFNs from the stage-2 MMU, and the architecture may
- * prepare a folio before the guest uses it (SEV-SNP) and undo that when
- * the folio leaves the file.
+ * hole, release and invalidation, host mmap and the shared/private state
+ * of files created with GUEST_MEMFD_FLAG_MMAP.  What is left here is KVM
+ * policy: a file belongs to one VM, a memslot binds one range of one file,
+ * invalidations unmap the memslot's GFNs from the stage-2 MMU, the uAPI of
+ * conversions (KVM_SET_MEMORY_ATTRIBUTES2 on the file), and the
+ * architecture may prepare a folio before the guest uses it (SEV-SNP) and
+ * undo that when the folio leaves the file.
  */
 #include <linux/guestmem.h>
 #include <linux/kvm_host.h>
@@ -78,8 +80,10 @@ static void kvm_gmem_invalidate_begin(struct guestmem_binding *binding,
 		.end = kvm_gmem_get_gfn(slot, end),
 		.slot = slot,
 		.may_block = true,
-		/* guest_memfd is relevant to only private mappings. */
-		.attr_filter = KVM_FILTER_PRIVATE,
+		/* Only private mappings come from the file, unless gmem-only. */
+		.attr_filter = slot->gmem.gmem_only ?
+			       KVM_FILTER_PRIVATE | KVM_FILTER_SHARED :
+			       KVM_FILTER_PRIVATE,
 	};
 
 	KVM_MMU_LOCK(kvm);
@@ -105,9 +109,60 @@ static void kvm_gmem_release(void *priv)
 	kvm_put_kvm(priv);
 }
 
+static long kvm_gmem_set_attributes(struct file *file, void __user *argp)
+{
+	struct kvm_memory_attributes2 attrs;
+	pgoff_t error_index;
+	bool to_private;
+	int i, r;
+
+	if (copy_from_user(&attrs, argp, sizeof(attrs)))
+		return -EFAULT;
+	for (i = 0; i < ARRAY_SIZE(attrs.reserved); i++)
+		if (attrs.reserved[i])
+			return -EINVAL;
+	/* Contents are kept unless ZERO is asked; PRESERVE says so. */
+	if ((attrs.flags & ~(KVM_SET_MEMORY_ATTRIBUTES2_ZERO |
+			     KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE)) ||
+	    (attrs.flags & KVM_SET_MEMORY_ATTRIBUTES2_ZERO &&
+	     attrs.flags & KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE))
+		return -EINVAL;
+	if (attrs.attributes & ~KVM_MEMORY_ATTRIBUTE_PRIVATE)
+		return -EINVAL;
+	if (!attrs.size || !PAGE_ALIGNED(attrs.offset) ||
+	    !PAGE_ALIGNED(attrs.size) || attrs.offset + attrs.size < attrs.offset)
+		return -EINVAL;
+
+	to_private = attrs.attributes & KVM_MEMORY_ATTRIBUTE_PRIVATE;
+	r = guestmem_convert(file, attrs.offset >> PAGE_SHIFT,
+			     attrs.size >> PAGE_SHIFT, to_private,
+			     attrs.flags & KVM_SET_MEMORY_ATTRIBUTES2_ZERO ?
+			     GUESTMEM_CONVERT_ZERO : 0, &error_index);
+	if (r == -EAGAIN) {
+		attrs.error_offset = (u64)error_index << PAGE_SHIFT;
+		if (put_user(attrs.error_offset,
+			     (u64 __user *)(argp + offsetof(struct kvm_memory_attributes2,
+							    error_offset))))
+			return -EFAULT;
+	}
+	return r;
+}
+
+static long kvm_gmem_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	switch (cmd) {
+	case KVM_SET_MEMORY_ATTRIBUTES2:
+		return kvm_gmem_set_attributes(file, (void __user *)arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
 static const struct guestmem_ops kvm_gmem_ops = {
 	.owner			= THIS_MODULE,
 	.release		= kvm_gmem_release,
+	.ioctl			= kvm_gmem_ioctl,
 #ifdef CONFIG_HAVE_KVM_ARCH_GMEM_INVALIDATE
 	.free_folio		= kvm_gmem_free_folio,
 #endif
@@ -123,10 +178,16 @@ static const struct guestmem_ops kvm_gmem_ops = {
  * KVM_CAP_GUEST_MEMFD_FLAGS reports them.  NO_DIRECT_MAP needs the library
  * to be able to remove pages from the direct map, and a VM type whose
  * architecture hooks do not reach private pages through it (SEV-SNP's do).
+ * MMAP and INIT_SHARED need an architecture that serves gmem-only
+ * memslots; INIT_SHARED is offered wherever MMAP is, VMs with private
+ * memory included, since the file, not the VM, keeps the state.
  */
 u64 kvm_gmem_supported_flags(struct kvm *kvm)
 {
 	u64 flags = 0;
+
+	if (!kvm || kvm_arch_gmem_supports_mmap(kvm))
+		flags |= GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
 
 	if ((guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP) &&
 	    (!kvm || kvm_arch_gmem_supports_no_direct_map(kvm)))
@@ -145,6 +206,11 @@ int kvm_gmem_create(struct kvm *kvm, struct kvm_create_guest_memfd *args)
 		return -EINVAL;
 	if (args->flags & GUEST_MEMFD_FLAG_NO_DIRECT_MAP)
 		gflags |= GUESTMEM_F_NO_DIRECT_MAP;
+	if (args->flags & GUEST_MEMFD_FLAG_MMAP)
+		gflags |= GUESTMEM_F_MMAP;
+	/* The library refuses INIT_SHARED without MMAP: -EINVAL, as upstream. */
+	if (args->flags & GUEST_MEMFD_FLAG_INIT_SHARED)
+		gflags |= GUESTMEM_F_INIT_SHARED;
 
 	if (size <= 0 || !PAGE_ALIGNED(size))
 		return -EINVAL;
@@ -186,6 +252,11 @@ int kvm_gmem_bind(struct kvm *kvm, struct kvm_memory_slot *slot,
 
 	if (guestmem_file_priv(file, &kvm_gmem_ops) != kvm ||
 	    !PAGE_ALIGNED(offset))
+		goto out;
+
+	slot->gmem.gmem_only = guestmem_file_flags(file) & GUESTMEM_F_MMAP;
+	/* A VM without private memory has only gmem-only memslots. */
+	if (!slot->gmem.gmem_only && !kvm_arch_has_private_mem(kvm))
 		goto out;
 
 	slot->gmem.kvm = kvm;
