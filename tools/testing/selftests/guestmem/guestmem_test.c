@@ -7,14 +7,18 @@
  * returns; the comments name the check that produces it.
  *
  * /dev/kvm is driven directly with the ioctls of <linux/kvm.h>.  On x86_64
- * the tests also run on a KVM_X86_SW_PROTECTED_VM, the only VM type whose
- * memslots can be backed by a guest_memfd, and a tiny real-mode guest checks
- * what the guest sees of its private memory.
+ * the tests also run on a KVM_X86_SW_PROTECTED_VM, and every file test for
+ * the flags 0, GUEST_MEMFD_FLAG_MMAP and MMAP | INIT_SHARED; a tiny
+ * real-mode guest checks what the guest sees of its memory, private or
+ * converted in place (KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +28,7 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +45,36 @@
 #ifndef GUEST_MEMFD_FLAG_NO_DIRECT_MAP
 #define GUEST_MEMFD_FLAG_NO_DIRECT_MAP	0x4ULL
 #endif
+#ifndef GUEST_MEMFD_FLAG_MMAP
+#define GUEST_MEMFD_FLAG_MMAP		0x1ULL
+#define GUEST_MEMFD_FLAG_INIT_SHARED	0x2ULL
+#endif
+/* The in-place conversion proposal's values (v8). */
+#ifndef KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES
+#define KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES	250
+#endif
+#ifndef KVM_SET_MEMORY_ATTRIBUTES2
+struct kvm_memory_attributes2 {
+	union {
+		__u64 address;
+		__u64 offset;
+	};
+	__u64 size;
+	__u64 attributes;
+	__u64 flags;
+	__u64 error_offset;
+	__u64 reserved[11];
+};
+
+#define KVM_SET_MEMORY_ATTRIBUTES2	_IOWR(KVMIO, 0xd2, struct kvm_memory_attributes2)
+#define KVM_SET_MEMORY_ATTRIBUTES2_ZERO		0x1ULL
+#define KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE	0x2ULL
+#endif
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE			25
+#endif
+
+#define MMAP_FLAGS	(GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED)
 
 /* Pages in the guest_memfd of each test. */
 #define GMEM_PAGES		16
@@ -89,6 +124,79 @@ static __u64 gmem_flags(int fd)
 	if (r < 0)
 		return 0;
 	return r;
+}
+
+/* No error_offset came back. */
+#define NO_OFFSET	0xdeadbeefULL
+
+/*
+ * KVM_SET_MEMORY_ATTRIBUTES2 on guest_memfd @fd: [@offset, @offset + @size)
+ * becomes private or shared.  *@error_offset (if given) gets what the
+ * kernel reported there, NO_OFFSET if nothing.
+ */
+static int gmem_convert(int fd, __u64 offset, __u64 size, bool private, __u64 flags,
+			__u64 *error_offset)
+{
+	struct kvm_memory_attributes2 attr = {
+		.offset = offset,
+		.size = size,
+		.attributes = private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0,
+		.flags = flags,
+		.error_offset = NO_OFFSET,
+	};
+	int r = ioctl(fd, KVM_SET_MEMORY_ATTRIBUTES2, &attr);
+
+	if (error_offset)
+		*error_offset = attr.error_offset;
+	return r;
+}
+
+static bool all_zero(const void *p, size_t len)
+{
+	const unsigned char *c = p;
+
+	while (len--)
+		if (*c++)
+			return false;
+	return true;
+}
+
+/*
+ * Where a SIGBUS goes: a jump back into touch_bus() of the same thread, or,
+ * outside touch_bus(), the default action (the test dies of it).
+ */
+static __thread sigjmp_buf sigbus_jmp;
+static __thread int sigbus_armed;
+
+static void sigbus_handler(int sig)
+{
+	if (!__atomic_load_n(&sigbus_armed, __ATOMIC_SEQ_CST)) {
+		signal(SIGBUS, SIG_DFL);
+		raise(SIGBUS);
+		return;
+	}
+	siglongjmp(sigbus_jmp, 1);
+}
+
+/*
+ * Reads (or, with @write, writes @byte to) *@p; returns true if that
+ * raised SIGBUS instead.  Safe in several threads at once.
+ */
+static bool touch_bus(char *p, bool write, char byte)
+{
+	struct sigaction sa = { .sa_handler = sigbus_handler };
+	bool bus = false;
+
+	sigaction(SIGBUS, &sa, NULL);
+	__atomic_store_n(&sigbus_armed, 1, __ATOMIC_SEQ_CST);
+	if (sigsetjmp(sigbus_jmp, 1))
+		bus = true;
+	else if (write)
+		__atomic_store_n(p, byte, __ATOMIC_SEQ_CST);
+	else
+		__atomic_load_n(p, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&sigbus_armed, 0, __ATOMIC_SEQ_CST);
+	return bus;
 }
 
 /*
@@ -185,6 +293,7 @@ FIXTURE(gmem) {
 FIXTURE_VARIANT(gmem) {
 	unsigned long vm_type;
 	bool private_mem;
+	__u64 flags;		/* of the files the tests create */
 };
 
 FIXTURE_VARIANT_ADD(gmem, default_vm) {
@@ -193,9 +302,33 @@ FIXTURE_VARIANT_ADD(gmem, default_vm) {
 };
 
 #ifdef __x86_64__
+FIXTURE_VARIANT_ADD(gmem, default_vm_mmap) {
+	.vm_type = 0,
+	.private_mem = false,
+	.flags = GUEST_MEMFD_FLAG_MMAP,
+};
+
+FIXTURE_VARIANT_ADD(gmem, default_vm_mmap_shared) {
+	.vm_type = 0,
+	.private_mem = false,
+	.flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED,
+};
+
 FIXTURE_VARIANT_ADD(gmem, sw_protected_vm) {
 	.vm_type = KVM_X86_SW_PROTECTED_VM,
 	.private_mem = true,
+};
+
+FIXTURE_VARIANT_ADD(gmem, sw_protected_vm_mmap) {
+	.vm_type = KVM_X86_SW_PROTECTED_VM,
+	.private_mem = true,
+	.flags = GUEST_MEMFD_FLAG_MMAP,
+};
+
+FIXTURE_VARIANT_ADD(gmem, sw_protected_vm_mmap_shared) {
+	.vm_type = KVM_X86_SW_PROTECTED_VM,
+	.private_mem = true,
+	.flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED,
 };
 #endif
 
@@ -207,6 +340,8 @@ FIXTURE_SETUP(gmem)
 	self->size = GMEM_PAGES * self->page;
 	if (!open_vm(_metadata, &self->kvm, &self->vm, variant->vm_type))
 		return;
+	/* x86_64 offers MMAP on both VM types; these variants exist only there. */
+	ASSERT_EQ(variant->flags, variant->flags & gmem_flags(self->vm));
 }
 
 FIXTURE_TEARDOWN(gmem)
@@ -219,13 +354,24 @@ FIXTURE_TEARDOWN(gmem)
 
 /*
  * kvm_main.c, kvm_vm_ioctl_check_extension_generic():
- *	case KVM_CAP_GUEST_MEMFD: return !kvm || kvm_arch_has_private_mem(kvm);
+ *	case KVM_CAP_GUEST_MEMFD: return !kvm || kvm_arch_has_private_mem(kvm) ||
+ *					 kvm_arch_gmem_supports_mmap(kvm);
+ * so every x86_64 VM without protected state has guest_memfd (gmem-only
+ * memslots), and on arm64 only /dev/kvm says yes.
+ * KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES: PRIVATE wherever MMAP is offered.
  */
 TEST_F(gmem, cap_on_vm_fd)
 {
+	int mmap = !!(gmem_flags(self->vm) & GUEST_MEMFD_FLAG_MMAP);
+
 	ASSERT_EQ(1, ioctl(self->kvm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD));
-	ASSERT_EQ(variant->private_mem ? 1 : 0,
+#ifdef __x86_64__
+	ASSERT_EQ(1, mmap);
+#endif
+	ASSERT_EQ(variant->private_mem || mmap,
 		  ioctl(self->vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD));
+	ASSERT_EQ(mmap ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0,
+		  ioctl(self->vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES));
 }
 
 /* kvm_gmem_create(): if (size <= 0 || !PAGE_ALIGNED(size)) return -EINVAL; */
@@ -245,7 +391,7 @@ TEST_F(gmem, create_invalid_size)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
-		ASSERT_ERRNO(EINVAL, gmem_create(self->vm, sizes[i], 0),
+		ASSERT_ERRNO(EINVAL, gmem_create(self->vm, sizes[i], variant->flags),
 			     "(size 0x%llx)", (unsigned long long)sizes[i]);
 	}
 }
@@ -267,8 +413,25 @@ TEST_F(gmem, create_invalid_flags)
 				     "(bit %u)", bit);
 			continue;
 		}
+		/* INIT_SHARED alone: nothing can map it (upstream's rule). */
+		if ((1ULL << bit) == GUEST_MEMFD_FLAG_INIT_SHARED) {
+			ASSERT_ERR(EINVAL, gmem_create(self->vm, self->size, 1ULL << bit));
+			continue;
+		}
 		fd = gmem_create(self->vm, self->size, 1ULL << bit);
 		ASSERT_LE(0, fd) TH_LOG("bit %u: %s", bit, strerror(errno));
+		ASSERT_EQ(0, close(fd));
+	}
+	/* Every combination of the supported flags, but INIT_SHARED alone. */
+	for (bit = 0; bit < 8; bit++) {
+		if (bit & ~supported)
+			continue;
+		fd = gmem_create(self->vm, self->size, bit);
+		if ((bit & MMAP_FLAGS) == GUEST_MEMFD_FLAG_INIT_SHARED) {
+			ASSERT_ERRNO(EINVAL, fd, "(flags 0x%x)", bit);
+			continue;
+		}
+		ASSERT_LE(0, fd) TH_LOG("flags 0x%x: %s", bit, strerror(errno));
 		ASSERT_EQ(0, close(fd));
 	}
 }
@@ -276,15 +439,21 @@ TEST_F(gmem, create_invalid_flags)
 /*
  * KVM_CAP_GUEST_MEMFD_FLAGS (244, as upstream): GUEST_MEMFD_FLAG_NO_DIRECT_MAP
  * wherever guestmem can change the direct map (x86_64 and arm64), on
- * /dev/kvm and on VM types without protected state (not SEV-SNP).  A
- * kernel without the capability reports 0, and the test skips.
+ * /dev/kvm and on VM types without protected state (not SEV-SNP); MMAP and
+ * INIT_SHARED where the architecture serves gmem-only memslots (x86_64).
+ * A kernel without the capability reports 0, and the test skips.
  */
 TEST_F(gmem, flags_cap)
 {
+	__u64 want = GUEST_MEMFD_FLAG_NO_DIRECT_MAP;
+
 	if (!gmem_flags(self->kvm))
 		SKIP(return, "KVM_CAP_GUEST_MEMFD_FLAGS is not supported");
-	ASSERT_EQ(GUEST_MEMFD_FLAG_NO_DIRECT_MAP, gmem_flags(self->kvm));
-	ASSERT_EQ(GUEST_MEMFD_FLAG_NO_DIRECT_MAP, gmem_flags(self->vm));
+#ifdef __x86_64__
+	want |= GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
+#endif
+	ASSERT_EQ(want, gmem_flags(self->kvm));
+	ASSERT_EQ(want, gmem_flags(self->vm));
 }
 
 /*
@@ -343,7 +512,8 @@ TEST_F(gmem, no_direct_map_pages)
  * without GUEST_MEMFD_FLAG_NO_DIRECT_MAP: no read/write (-EINVAL), no
  * pread/pwrite (-ESPIPE), no splice either way, no sendfile (no
  * .splice_read/.splice_write: -EINVAL), and no mmap (-ENODEV), so no user
- * address exists for get_user_pages() or a pin to start from.
+ * address exists for get_user_pages() or a pin to start from.  With
+ * GUEST_MEMFD_FLAG_MMAP only MAP_SHARED mappings exist (tested below).
  */
 static void host_access_refused(struct __test_metadata *_metadata, int vm, __u64 size,
 				__u64 flags)
@@ -363,7 +533,10 @@ static void host_access_refused(struct __test_metadata *_metadata, int vm, __u64
 	ASSERT_ERR(EINVAL, splice(fd, NULL, pipefd[1], NULL, sizeof(buf), 0));
 	ASSERT_ERR(EINVAL, splice(pipefd[0], NULL, fd, NULL, sizeof(buf), 0));
 	ASSERT_ERR(EINVAL, sendfile(pipefd[1], fd, NULL, sizeof(buf)));
-	ASSERT_ERR(ENODEV, mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0));
+	/* With MMAP: a private mapping; without: any mapping. */
+	ASSERT_ERR(flags & GUEST_MEMFD_FLAG_MMAP ? EINVAL : ENODEV,
+		   mmap(NULL, size, PROT_READ,
+			flags & GUEST_MEMFD_FLAG_MMAP ? MAP_PRIVATE : MAP_SHARED, fd, 0));
 
 	ASSERT_EQ(0, close(fd));
 	ASSERT_EQ(0, close(pipefd[0]));
@@ -372,10 +545,11 @@ static void host_access_refused(struct __test_metadata *_metadata, int vm, __u64
 
 TEST_F(gmem, host_access_refused)
 {
-	host_access_refused(_metadata, self->vm, self->size, 0);
+	host_access_refused(_metadata, self->vm, self->size, variant->flags);
 	if (!(gmem_flags(self->vm) & GUEST_MEMFD_FLAG_NO_DIRECT_MAP))
 		SKIP(return, "GUEST_MEMFD_FLAG_NO_DIRECT_MAP is not supported");
-	host_access_refused(_metadata, self->vm, self->size, GUEST_MEMFD_FLAG_NO_DIRECT_MAP);
+	host_access_refused(_metadata, self->vm, self->size,
+			    variant->flags | GUEST_MEMFD_FLAG_NO_DIRECT_MAP);
 }
 
 /* kvm_gmem_create() never looks at kvm_create_guest_memfd.reserved[]. */
@@ -407,7 +581,7 @@ TEST_F(gmem, create_valid)
 	struct stat st;
 	int fd, fl;
 
-	fd = gmem_create(self->vm, self->size, 0);
+	fd = gmem_create(self->vm, self->size, variant->flags);
 	ASSERT_LE(0, fd) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
 
 	ASSERT_EQ(0, fstat(fd, &st));
@@ -430,7 +604,7 @@ TEST_F(gmem, create_large)
 	const __u64 size = 1ULL << 40;
 	int fd;
 
-	fd = gmem_create(self->vm, size, 0);
+	fd = gmem_create(self->vm, size, variant->flags);
 	ASSERT_LE(0, fd) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
 	ASSERT_EQ(size, file_size(_metadata, fd));
 
@@ -443,13 +617,21 @@ TEST_F(gmem, create_large)
 	ASSERT_EQ(0, close(fd));
 }
 
-/* kvm_gmem_create() accepts any positive, page-aligned loff_t. */
+/*
+ * kvm_gmem_create() accepts any positive, page-aligned loff_t; with MMAP
+ * the library allocates one bit of state per page at creation, and no
+ * kvmalloc() gives 2^51 bits: -ENOMEM.
+ */
 TEST_F(gmem, create_max_size)
 {
 	const __u64 size = LLONG_MAX & ~(self->page - 1);
 	int fd;
 
-	fd = gmem_create(self->vm, size, 0);
+	fd = gmem_create(self->vm, size, variant->flags);
+	if (variant->flags & GUEST_MEMFD_FLAG_MMAP) {
+		ASSERT_ERR(ENOMEM, fd);
+		return;
+	}
 	ASSERT_LE(0, fd) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
 	ASSERT_EQ(size, file_size(_metadata, fd));
 	ASSERT_EQ(0, close(fd));
@@ -463,7 +645,7 @@ TEST_F(gmem, several_files)
 	int i, j;
 
 	for (i = 0; i < 4; i++) {
-		fd[i] = gmem_create(self->vm, (i + 1) * self->page, 0);
+		fd[i] = gmem_create(self->vm, (i + 1) * self->page, variant->flags);
 		ASSERT_LE(0, fd[i]) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
 		ASSERT_EQ(0, fstat(fd[i], &st[i]));
 		ASSERT_EQ((i + 1) * self->page, st[i].st_size);
@@ -488,7 +670,7 @@ TEST_F(gmem, several_files)
 /* kvm_gmem_allocate(): the whole file, again, and a part of it. */
 TEST_F(gmem, fallocate_allocate)
 {
-	int fd = gmem_create(self->vm, self->size, 0);
+	int fd = gmem_create(self->vm, self->size, variant->flags);
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
@@ -502,7 +684,7 @@ TEST_F(gmem, fallocate_allocate)
 /* kvm_gmem_fallocate(): if (!(mode & FALLOC_FL_KEEP_SIZE)) return -EOPNOTSUPP; */
 TEST_F(gmem, fallocate_requires_keep_size)
 {
-	int fd = gmem_create(self->vm, self->size, 0);
+	int fd = gmem_create(self->vm, self->size, variant->flags);
 
 	ASSERT_LE(0, fd);
 	ASSERT_ERR(EOPNOTSUPP, fallocate(fd, 0, 0, self->size));
@@ -539,7 +721,7 @@ TEST_F(gmem, fallocate_unsupported_modes)
 	unsigned int i;
 	int fd;
 
-	fd = gmem_create(self->vm, self->size, 0);
+	fd = gmem_create(self->vm, self->size, variant->flags);
 	ASSERT_LE(0, fd);
 	for (i = 0; i < ARRAY_SIZE(modes); i++) {
 		ASSERT_ERRNO(EOPNOTSUPP, fallocate(fd, modes[i], 0, self->page),
@@ -566,7 +748,7 @@ TEST_F(gmem, fallocate_unaligned)
 	unsigned int i;
 	int fd;
 
-	fd = gmem_create(self->vm, self->size, 0);
+	fd = gmem_create(self->vm, self->size, variant->flags);
 	ASSERT_LE(0, fd);
 	for (i = 0; i < ARRAY_SIZE(ranges); i++) {
 		ASSERT_ERRNO(EINVAL, fallocate(fd, FALLOC_FL_KEEP_SIZE, ranges[i][0], ranges[i][1]),
@@ -590,7 +772,7 @@ TEST_F(gmem, fallocate_past_size)
 	unsigned int i;
 	int fd;
 
-	fd = gmem_create(self->vm, s, 0);
+	fd = gmem_create(self->vm, s, variant->flags);
 	ASSERT_LE(0, fd);
 	for (i = 0; i < ARRAY_SIZE(ranges); i++) {
 		ASSERT_ERRNO(EINVAL, fallocate(fd, FALLOC_FL_KEEP_SIZE, ranges[i][0], ranges[i][1]),
@@ -606,7 +788,7 @@ TEST_F(gmem, fallocate_past_size)
 /* vfs_fallocate(): if (offset < 0 || len <= 0) return -EINVAL; */
 TEST_F(gmem, fallocate_empty_or_negative)
 {
-	int fd = gmem_create(self->vm, self->size, 0);
+	int fd = gmem_create(self->vm, self->size, variant->flags);
 
 	ASSERT_LE(0, fd);
 	ASSERT_ERR(EINVAL, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 0));
@@ -620,7 +802,7 @@ TEST_F(gmem, fallocate_empty_or_negative)
 TEST_F(gmem, punch_hole)
 {
 	const int mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
-	int fd = gmem_create(self->vm, self->size, 0);
+	int fd = gmem_create(self->vm, self->size, variant->flags);
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, fallocate(fd, mode, 0, self->size));
@@ -643,7 +825,7 @@ TEST_F(gmem, punch_hole_past_size)
 {
 	const int mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
 	const __u64 p = self->page, s = self->size;
-	int fd = gmem_create(self->vm, s, 0);
+	int fd = gmem_create(self->vm, s, variant->flags);
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, s));
@@ -672,7 +854,7 @@ TEST_F(gmem, punch_hole_unaligned)
 	unsigned int i;
 	int fd;
 
-	fd = gmem_create(self->vm, self->size, 0);
+	fd = gmem_create(self->vm, self->size, variant->flags);
 	ASSERT_LE(0, fd);
 	for (i = 0; i < ARRAY_SIZE(ranges); i++) {
 		ASSERT_ERRNO(EINVAL, fallocate(fd, mode, ranges[i][0], ranges[i][1]),
@@ -692,7 +874,7 @@ TEST_F(gmem, ftruncate_refused)
 	unsigned int i;
 	int fd;
 
-	fd = gmem_create(self->vm, self->size, 0);
+	fd = gmem_create(self->vm, self->size, variant->flags);
 	ASSERT_LE(0, fd);
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		ASSERT_ERRNO(EINVAL, ftruncate(fd, sizes[i]),
@@ -711,7 +893,7 @@ TEST_F(gmem, ftruncate_refused)
 TEST_F(gmem, read_write_refused)
 {
 	char buf[64] = { 0 };
-	int fd = gmem_create(self->vm, self->size, 0);
+	int fd = gmem_create(self->vm, self->size, variant->flags);
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
@@ -728,7 +910,7 @@ TEST_F(gmem, read_write_refused)
 TEST_F(gmem, pread_pwrite_refused)
 {
 	char buf[64] = { 0 };
-	int fd = gmem_create(self->vm, self->size, 0);
+	int fd = gmem_create(self->vm, self->size, variant->flags);
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
@@ -741,7 +923,7 @@ TEST_F(gmem, pread_pwrite_refused)
 /* No .llseek, so no FMODE_LSEEK: vfs_llseek() returns -ESPIPE. */
 TEST_F(gmem, lseek_refused)
 {
-	int fd = gmem_create(self->vm, self->size, 0);
+	int fd = gmem_create(self->vm, self->size, variant->flags);
 
 	ASSERT_LE(0, fd);
 	ASSERT_ERR(ESPIPE, lseek(fd, 0, SEEK_SET));
@@ -750,44 +932,262 @@ TEST_F(gmem, lseek_refused)
 	ASSERT_EQ(0, close(fd));
 }
 
-/* No .mmap: do_mmap(): if (!file->f_op->mmap) return -ENODEV; */
-TEST_F(gmem, mmap_refused)
+/*
+ * Without GUEST_MEMFD_FLAG_MMAP the library has no mapping to give:
+ * guestmem_mmap() returns -ENODEV.  With it, only MAP_SHARED (-EINVAL for
+ * MAP_PRIVATE, which would copy guest memory), never executable (the
+ * library's mount is noexec: do_mmap() -EPERM, mprotect() -EACCES), never
+ * grown (VM_DONTEXPAND: mremap() -EFAULT), never collapsed into huge pages
+ * (MADV_COLLAPSE -EINVAL).  Shared pages read as zero first and keep what
+ * the host writes; private pages and pages past the end raise SIGBUS.
+ */
+TEST_F(gmem, mmap)
 {
-	int fd = gmem_create(self->vm, self->size, 0);
+	int fd = gmem_create(self->vm, self->size, variant->flags);
+	bool shared = variant->flags & GUEST_MEMFD_FLAG_INIT_SHARED;
+	char *m, *m2;
+	__u64 i;
 
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
-	ASSERT_ERR(ENODEV, mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
-	ASSERT_ERR(ENODEV, mmap(NULL, self->page, PROT_READ, MAP_SHARED, fd, 0));
-	ASSERT_ERR(ENODEV, mmap(NULL, self->page, PROT_READ, MAP_PRIVATE, fd, 0));
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->page));
+	if (!(variant->flags & GUEST_MEMFD_FLAG_MMAP)) {
+		ASSERT_ERR(ENODEV, mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED,
+					fd, 0));
+		ASSERT_ERR(ENODEV, mmap(NULL, self->page, PROT_READ, MAP_SHARED, fd, 0));
+		ASSERT_ERR(ENODEV, mmap(NULL, self->page, PROT_READ, MAP_PRIVATE, fd, 0));
+		ASSERT_EQ(0, close(fd));
+		return;
+	}
+
+	ASSERT_ERR(EINVAL, mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0));
+	ASSERT_ERR(EINVAL, mmap(NULL, self->page, PROT_READ, MAP_PRIVATE, fd, 0));
+	ASSERT_ERR(EPERM, mmap(NULL, self->page, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0));
+
+	/* Twice the file: the second half is past its end. */
+	m = mmap(NULL, 2 * self->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, m) TH_LOG("mmap: %s", strerror(errno));
+	for (i = 0; i < GMEM_PAGES; i++) {
+		char *p = m + i * self->page;
+
+		ASSERT_EQ(!shared, touch_bus(p, false, 0)) TH_LOG("page %llu", i);
+		ASSERT_EQ(!shared, touch_bus(p + 7, true, (char)(i + 1))) TH_LOG("page %llu", i);
+		if (shared) {
+			ASSERT_EQ(0, p[0]);
+			ASSERT_EQ((char)(i + 1), p[7]);
+			ASSERT_TRUE(all_zero(p + 8, self->page - 8));
+		}
+	}
+	ASSERT_TRUE(touch_bus(m + self->size, false, 0));
+	ASSERT_TRUE(touch_bus(m + 2 * self->size - 1, true, 1));
+
+	ASSERT_ERR(EFAULT, mremap(m, 2 * self->size, 4 * self->size, MREMAP_MAYMOVE));
+	ASSERT_ERR(EINVAL, madvise(m, self->size, MADV_COLLAPSE));
+	ASSERT_ERR(EACCES, mprotect(m, self->page, PROT_READ | PROT_EXEC));
+	/* Splitting the mapping is fine: the state is per page, not per mapping. */
+	ASSERT_EQ(0, mprotect(m, self->page, PROT_READ));
+
+	/* A second mapping sees the same pages. */
+	m2 = mmap(NULL, self->size, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, m2);
+	if (shared)
+		ASSERT_EQ(3, m2[2 * self->page + 7]);
+	ASSERT_EQ(0, munmap(m2, self->size));
+
+	ASSERT_EQ(0, munmap(m, 2 * self->size));
 	ASSERT_EQ(0, close(fd));
 }
 
 /*
- * check_memory_region_flags(): KVM_MEM_GUEST_MEMFD is a valid flag only if
- * kvm_arch_has_private_mem(kvm); it is checked before anything else, so on
- * the default VM even a bad fd gives -EINVAL.
+ * KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd checks its arguments
+ * (kvm_gmem_set_attributes(), guestmem_convert()): -EINVAL for a file
+ * without MMAP, unknown attributes or flags, ZERO with PRESERVE, reserved
+ * words, an empty, unaligned, wrapping or too long range; -EFAULT for a bad
+ * pointer.  The same ioctl number on the VM is not KVM_SET_MEMORY_ATTRIBUTES.
+ */
+TEST_F(gmem, convert_args)
+{
+	struct kvm_memory_attributes2 attr = { .size = self->page };
+	int fd = gmem_create(self->vm, self->size, variant->flags);
+	__u64 err;
+
+	ASSERT_LE(0, fd);
+	if (!(variant->flags & GUEST_MEMFD_FLAG_MMAP)) {
+		ASSERT_ERR(EINVAL, gmem_convert(fd, 0, self->page, false, 0, &err));
+		ASSERT_ERR(EINVAL, gmem_convert(fd, 0, self->page, true, 0, &err));
+		ASSERT_EQ(NO_OFFSET, err);
+		ASSERT_EQ(0, close(fd));
+		return;
+	}
+
+	ASSERT_EQ(0, gmem_convert(fd, 0, self->size, false, 0, &err));
+	ASSERT_EQ(0, gmem_convert(fd, self->page, self->page, true,
+				  KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE, &err));
+	ASSERT_EQ(0, gmem_convert(fd, self->page, self->page, true,
+				  KVM_SET_MEMORY_ATTRIBUTES2_ZERO, &err));
+	ASSERT_ERR(EINVAL, gmem_convert(fd, 0, 0, true, 0, &err));
+	ASSERT_ERR(EINVAL, gmem_convert(fd, 1, self->page, true, 0, &err));
+	ASSERT_ERR(EINVAL, gmem_convert(fd, 0, self->page + 1, true, 0, &err));
+	ASSERT_ERR(EINVAL, gmem_convert(fd, 0, self->size + self->page, true, 0, &err));
+	ASSERT_ERR(EINVAL, gmem_convert(fd, self->size, self->page, true, 0, &err));
+	ASSERT_ERR(EINVAL, gmem_convert(fd, -self->page, 2 * self->page, true, 0, &err));
+	ASSERT_ERR(EINVAL, gmem_convert(fd, 0, self->page, true, 1ULL << 2, &err));
+	ASSERT_ERR(EINVAL, gmem_convert(fd, 0, self->page, true,
+					KVM_SET_MEMORY_ATTRIBUTES2_ZERO |
+					KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE, &err));
+	ASSERT_EQ(NO_OFFSET, err);
+
+	attr.attributes = 1ULL << 2;
+	ASSERT_ERR(EINVAL, ioctl(fd, KVM_SET_MEMORY_ATTRIBUTES2, &attr));
+	attr.attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE;
+	attr.reserved[10] = 1;
+	ASSERT_ERR(EINVAL, ioctl(fd, KVM_SET_MEMORY_ATTRIBUTES2, &attr));
+	attr.reserved[10] = 0;
+	ASSERT_EQ(0, ioctl(fd, KVM_SET_MEMORY_ATTRIBUTES2, &attr));
+	ASSERT_ERR(EFAULT, ioctl(fd, KVM_SET_MEMORY_ATTRIBUTES2, (void *)8));
+	ASSERT_ERR(ENOTTY, ioctl(fd, KVM_SET_MEMORY_ATTRIBUTES, &attr));
+	ASSERT_ERR(ENOTTY, ioctl(fd, KVM_CREATE_VCPU, 0));
+	ASSERT_EQ(0, close(fd));
+}
+
+/*
+ * In-place conversion from the host's side: what the host wrote to a
+ * shared page survives a round trip through private, during which the
+ * page raises SIGBUS; KVM_SET_MEMORY_ATTRIBUTES2_ZERO clears it instead.
+ */
+TEST_F(gmem, convert_host)
+{
+	int fd = gmem_create(self->vm, self->size, variant->flags);
+	char *m;
+	__u64 i;
+
+	ASSERT_LE(0, fd);
+	if (!(variant->flags & GUEST_MEMFD_FLAG_MMAP)) {
+		ASSERT_ERR(EINVAL, gmem_convert(fd, 0, self->size, false, 0, NULL));
+		ASSERT_EQ(0, close(fd));
+		return;
+	}
+	m = mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	ASSERT_EQ(0, gmem_convert(fd, 0, self->size, false, 0, NULL));
+	for (i = 0; i < self->size; i++)
+		m[i] = (char)(i * 7 + 1);
+
+	ASSERT_EQ(0, gmem_convert(fd, 2 * self->page, 4 * self->page, true, 0, NULL));
+	for (i = 0; i < GMEM_PAGES; i++) {
+		bool private = i >= 2 && i < 6;
+
+		char *p = m + i * self->page;
+
+		ASSERT_EQ(private, touch_bus(p + 5, false, 0)) TH_LOG("page %llu", i);
+		ASSERT_EQ(private, touch_bus(p, true, 9)) TH_LOG("page %llu", i);
+	}
+	ASSERT_EQ(0, gmem_convert(fd, 0, self->size, false, 0, NULL));
+	for (i = 0; i < self->size; i++) {
+		char want = (i % self->page) ? (char)(i * 7 + 1) : 9;
+
+		if ((i / self->page) >= 2 && (i / self->page) < 6 && !(i % self->page))
+			want = (char)(i * 7 + 1);
+		ASSERT_EQ(want, m[i]) TH_LOG("byte %llu", i);
+	}
+
+	ASSERT_EQ(0, gmem_convert(fd, self->page, self->page, true,
+				  KVM_SET_MEMORY_ATTRIBUTES2_ZERO, NULL));
+	ASSERT_EQ(0, gmem_convert(fd, self->page, self->page, false, 0, NULL));
+	ASSERT_TRUE(all_zero(m + self->page, self->page));
+	ASSERT_EQ(9, m[0]);
+	ASSERT_EQ(0, munmap(m, self->size));
+	ASSERT_EQ(0, close(fd));
+}
+
+/*
+ * David Hildenbrand's rule: a page with references the library does not
+ * own cannot become private.  vmsplice() pins the pages of the mapping it
+ * reads from until the pipe is drained; meanwhile the conversion fails
+ * with -EAGAIN and names the first such page in error_offset, and changes
+ * nothing (the page stays shared and keeps its data).  mlock() leaves no
+ * such reference (the mapping is never VM_LOCKED).
+ */
+TEST_F(gmem, convert_pinned)
+{
+	int fd = gmem_create(self->vm, self->size, variant->flags);
+	char buf[64];
+	struct iovec iov;
+	int pipefd[2];
+	__u64 err;
+	char *m;
+
+	ASSERT_LE(0, fd);
+	if (!(variant->flags & GUEST_MEMFD_FLAG_MMAP)) {
+		ASSERT_ERR(EINVAL, gmem_convert(fd, 0, self->size, true, 0, &err));
+		ASSERT_EQ(0, close(fd));
+		return;
+	}
+	m = mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	ASSERT_EQ(0, gmem_convert(fd, 0, self->size, false, 0, NULL));
+	memset(m, 0x3c, self->size);
+
+	ASSERT_EQ(0, pipe(pipefd));
+	iov.iov_base = m + 5 * self->page + 100;
+	iov.iov_len = sizeof(buf);
+	ASSERT_EQ(sizeof(buf), vmsplice(pipefd[1], &iov, 1, 0));
+
+	ASSERT_ERR(EAGAIN, gmem_convert(fd, 2 * self->page, 8 * self->page, true, 0, &err));
+	ASSERT_EQ(5 * self->page, err);
+	ASSERT_FALSE(touch_bus(m + 5 * self->page, false, 0));
+	ASSERT_FALSE(touch_bus(m + 2 * self->page, false, 0));
+	ASSERT_EQ(0x3c, m[5 * self->page + 1]);
+	/* Around the pinned page, conversions work. */
+	ASSERT_EQ(0, gmem_convert(fd, 2 * self->page, 3 * self->page, true, 0, &err));
+	ASSERT_EQ(NO_OFFSET, err);
+
+	ASSERT_EQ(sizeof(buf), read(pipefd[0], buf, sizeof(buf)));
+	ASSERT_EQ(0x3c, buf[0]);
+	ASSERT_EQ(0, gmem_convert(fd, 2 * self->page, 8 * self->page, true, 0, &err));
+	ASSERT_TRUE(touch_bus(m + 5 * self->page, false, 0));
+
+	ASSERT_EQ(0, gmem_convert(fd, 0, self->size, false, 0, NULL));
+	ASSERT_EQ(0, mlock(m, self->size));
+	ASSERT_EQ(0x3c, m[9 * self->page]);
+	ASSERT_EQ(0, gmem_convert(fd, 0, self->size, true, 0, &err));
+	ASSERT_EQ(0, munlock(m, self->size));
+
+	ASSERT_EQ(0, close(pipefd[0]));
+	ASSERT_EQ(0, close(pipefd[1]));
+	ASSERT_EQ(0, munmap(m, self->size));
+	ASSERT_EQ(0, close(fd));
+}
+
+/*
+ * check_memory_region_flags(): KVM_MEM_GUEST_MEMFD is a valid flag if
+ * kvm_arch_has_private_mem(kvm) or kvm_arch_gmem_supports_mmap(kvm); it is
+ * checked before anything else.  kvm_gmem_bind(): a VM without private
+ * memory binds only files with GUEST_MEMFD_FLAG_MMAP (gmem-only memslots).
  */
 TEST_F(gmem, memslot_needs_private_vm)
 {
+	bool gmem_only = gmem_flags(self->vm) & GUEST_MEMFD_FLAG_MMAP;
+	bool ok = variant->private_mem || (variant->flags & GUEST_MEMFD_FLAG_MMAP);
 	void *mem;
 	int fd;
 
 	ASSERT_LT(0, ioctl(self->vm, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY2));
 	mem = mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, mem);
-	fd = gmem_create(self->vm, self->size, 0);
+	fd = gmem_create(self->vm, self->size, variant->flags);
 	ASSERT_LE(0, fd);
 
-	if (variant->private_mem) {
+	if (ok) {
 		ASSERT_EQ(0, set_region(self->vm, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(0),
 					self->size, mem, fd, 0));
 		ASSERT_EQ(0, delete_region(self->vm, 0));
 	} else {
 		ASSERT_ERR(EINVAL, set_region(self->vm, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(0),
 					      self->size, mem, fd, 0));
-		ASSERT_ERR(EINVAL, set_region(self->vm, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(0),
-					      self->size, mem, -1, 0));
+		/* With gmem-only memslots the flag is valid: the fd is checked. */
+		ASSERT_ERR(gmem_only ? EBADF : EINVAL,
+			   set_region(self->vm, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(0),
+				      self->size, mem, -1, 0));
 		/* The same memory without the flag is an ordinary memslot. */
 		ASSERT_EQ(0, set_region(self->vm, 0, 0, SLOT_GPA(0), self->size, mem, fd, 0));
 		ASSERT_EQ(0, delete_region(self->vm, 0));
@@ -798,9 +1198,12 @@ TEST_F(gmem, memslot_needs_private_vm)
 
 /*
  * Memslots backed by guest_memfd (KVM_SET_USER_MEMORY_REGION2 with
- * KVM_MEM_GUEST_MEMFD): only a VM with private memory has them, i.e.
- * KVM_X86_SW_PROTECTED_VM here.  Other architectures have no such VM type
- * in 6.12, so the fixture has no variant (and skips) there.
+ * KVM_MEM_GUEST_MEMFD): a VM with private memory binds any guest_memfd
+ * (KVM_X86_SW_PROTECTED_VM here), the default VM only one with
+ * GUEST_MEMFD_FLAG_MMAP (a gmem-only memslot).  Either way, every guest
+ * access to a gmem-only memslot is served from the file, never from
+ * userspace_addr.  Other architectures have neither in 6.12, so the
+ * fixture has no variant (and skips) there.
  */
 FIXTURE(bind) {
 	int kvm;
@@ -825,6 +1228,26 @@ FIXTURE_VARIANT_ADD(bind, sw_protected_vm_no_direct_map) {
 	.vm_type = KVM_X86_SW_PROTECTED_VM,
 	.gmem_flags = GUEST_MEMFD_FLAG_NO_DIRECT_MAP,
 };
+
+FIXTURE_VARIANT_ADD(bind, sw_protected_vm_mmap) {
+	.vm_type = KVM_X86_SW_PROTECTED_VM,
+	.gmem_flags = GUEST_MEMFD_FLAG_MMAP,
+};
+
+FIXTURE_VARIANT_ADD(bind, sw_protected_vm_mmap_no_direct_map) {
+	.vm_type = KVM_X86_SW_PROTECTED_VM,
+	.gmem_flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_NO_DIRECT_MAP,
+};
+
+FIXTURE_VARIANT_ADD(bind, default_vm_mmap) {
+	.vm_type = 0,
+	.gmem_flags = GUEST_MEMFD_FLAG_MMAP,
+};
+
+FIXTURE_VARIANT_ADD(bind, default_vm_mmap_no_direct_map) {
+	.vm_type = 0,
+	.gmem_flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_NO_DIRECT_MAP,
+};
 #endif
 
 FIXTURE_SETUP(bind)
@@ -846,9 +1269,8 @@ FIXTURE_SETUP(bind)
 
 	ASSERT_EQ(1, ioctl(self->vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD));
 	ASSERT_LT(0, ioctl(self->vm, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY2));
-	if (variant->gmem_flags & ~gmem_flags(self->vm))
-		SKIP(return, "guest_memfd flags 0x%llx are not supported",
-		     (unsigned long long)variant->gmem_flags);
+	/* Only x86_64 has variants, and it offers every flag. */
+	ASSERT_EQ(variant->gmem_flags, variant->gmem_flags & gmem_flags(self->vm));
 	self->gmem = gmem_create(self->vm, self->size, variant->gmem_flags);
 	ASSERT_LE(0, self->gmem) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
 	self->mem = mmap(NULL, self->size, PROT_READ | PROT_WRITE,
@@ -1163,6 +1585,11 @@ struct guest {
 	struct kvm_run *run;
 };
 
+/*
+ * Makes the guest's range private: through the VM's memory attributes,
+ * or, for a gmem-only memslot, in the file itself (GUEST_MEMFD_FLAG_MMAP
+ * files start private: a no-op, checked all the same).
+ */
 static void set_private(struct __test_metadata *_metadata, int vm, __u64 gpa, __u64 size,
 			bool private)
 {
@@ -1177,12 +1604,15 @@ static void set_private(struct __test_metadata *_metadata, int vm, __u64 gpa, __
 }
 
 static void guest_create(struct __test_metadata *_metadata, FIXTURE_DATA(bind) * self,
-			 struct guest *g)
+			 const FIXTURE_VARIANT(bind) * variant, struct guest *g)
 {
+	bool gmem_only = variant->gmem_flags & GUEST_MEMFD_FLAG_MMAP;
+
 	ASSERT_EQ(4096, self->page);
 	ASSERT_LE(GUEST_SIZE, self->size);
-	ASSERT_NE(0, ioctl(self->vm, KVM_CHECK_EXTENSION, KVM_CAP_MEMORY_ATTRIBUTES) &
-		  KVM_MEMORY_ATTRIBUTE_PRIVATE);
+	if (!gmem_only)
+		ASSERT_NE(0, ioctl(self->vm, KVM_CHECK_EXTENSION, KVM_CAP_MEMORY_ATTRIBUTES) &
+			  KVM_MEMORY_ATTRIBUTE_PRIVATE);
 
 	g->code = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1191,7 +1621,10 @@ static void guest_create(struct __test_metadata *_metadata, FIXTURE_DATA(bind) *
 	ASSERT_EQ(0, set_region(self->vm, CODE_SLOT, 0, CODE_GPA, GUEST_SIZE, g->code, 0, 0));
 	ASSERT_EQ(0, set_region(self->vm, PRIV_SLOT, KVM_MEM_GUEST_MEMFD, PRIV_GPA, GUEST_SIZE,
 				self->mem, self->gmem, 0));
-	set_private(_metadata, self->vm, PRIV_GPA, GUEST_SIZE, true);
+	if (gmem_only)
+		ASSERT_EQ(0, gmem_convert(self->gmem, 0, GUEST_SIZE, true, 0, NULL));
+	if (!gmem_only)
+		set_private(_metadata, self->vm, PRIV_GPA, GUEST_SIZE, true);
 
 	g->vcpu = ioctl(self->vm, KVM_CREATE_VCPU, 0);
 	ASSERT_LE(0, g->vcpu) TH_LOG("KVM_CREATE_VCPU: %s", strerror(errno));
@@ -1253,16 +1686,6 @@ static int guest_run(struct __test_metadata *_metadata, struct guest *g, unsigne
 	}
 }
 
-static bool all_zero(const void *p, size_t len)
-{
-	const unsigned char *c = p;
-
-	while (len--)
-		if (*c++)
-			return false;
-	return true;
-}
-
 /*
  * The guest reads and writes its private memory in the guest_memfd: a fresh
  * page, allocated by fallocate() or not, reads as zero
@@ -1275,7 +1698,7 @@ TEST_F(bind, guest_private_memory)
 	__u32 word;
 
 	ASSERT_EQ(0, fallocate(self->gmem, FALLOC_FL_KEEP_SIZE, 0, self->page));
-	guest_create(_metadata, self, &g);
+	guest_create(_metadata, self, variant, &g);
 
 	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_LOAD, 0, 0, &word));
 	ASSERT_EQ(0, word);
@@ -1303,7 +1726,7 @@ TEST_F(bind, guest_punch_hole)
 	struct guest g;
 	__u32 word;
 
-	guest_create(_metadata, self, &g);
+	guest_create(_metadata, self, variant, &g);
 	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_STORE, 0x0, 0x11111111, &word));
 	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_STORE, 0x1000, 0x22222222, &word));
 	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_STORE, 0x2000, 0x33333333, &word));
@@ -1343,7 +1766,7 @@ TEST_F(bind, guest_file_closed)
 	__u32 word;
 	int gmem2;
 
-	guest_create(_metadata, self, &g);
+	guest_create(_metadata, self, variant, &g);
 	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_STORE, 0x1000, 0x6d656d67, &word));
 	ASSERT_EQ(0x6d656d67, word);
 
@@ -1352,7 +1775,8 @@ TEST_F(bind, guest_file_closed)
 
 	ASSERT_ERR(EFAULT, guest_run(_metadata, &g, GUEST_LOAD, 0x1000, 0, &word));
 	ASSERT_EQ(KVM_EXIT_MEMORY_FAULT, g.run->exit_reason);
-	ASSERT_EQ(KVM_MEMORY_EXIT_FLAG_PRIVATE, g.run->memory_fault.flags);
+	/* The default VM's accesses are never private ones. */
+	ASSERT_EQ(variant->vm_type ? KVM_MEMORY_EXIT_FLAG_PRIVATE : 0, g.run->memory_fault.flags);
 	ASSERT_EQ(PRIV_GPA + 0x1000, g.run->memory_fault.gpa);
 	ASSERT_EQ(self->page, g.run->memory_fault.size);
 
@@ -1373,6 +1797,225 @@ TEST_F(bind, guest_file_closed)
 
 	guest_destroy(_metadata, &g);
 	ASSERT_EQ(0, close(gmem2));
+}
+
+/*
+ * In-place conversion with a guest (seeds 003 and 004): the host fills a
+ * shared range through mmap, converts it to private, the guest reads the
+ * same bytes and writes new ones, the range is converted back and the host
+ * reads the guest's bytes.  While private, host accesses raise SIGBUS; the
+ * guest reaches shared pages too, from the same file.  userspace_addr is
+ * never used.  Without GUEST_MEMFD_FLAG_MMAP there is no conversion.
+ */
+TEST_F(bind, guest_convert)
+{
+	const int n = 4;
+	struct guest g;
+	__u32 word;
+	char *m;
+	int i;
+
+	guest_create(_metadata, self, variant, &g);
+	if (!(variant->gmem_flags & GUEST_MEMFD_FLAG_MMAP)) {
+		ASSERT_ERR(EINVAL, gmem_convert(self->gmem, 0, GUEST_SIZE, false, 0, NULL));
+		guest_destroy(_metadata, &g);
+		return;
+	}
+	m = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, self->gmem, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	ASSERT_TRUE(touch_bus(m, false, 0));
+
+	ASSERT_EQ(0, gmem_convert(self->gmem, 0, n * self->page, false, 0, NULL));
+	for (i = 0; i < n; i++)
+		*(__u32 *)(m + i * self->page) = 0x600d0000 + i;
+	ASSERT_EQ(0, gmem_convert(self->gmem, 0, n * self->page, true, 0, NULL));
+	for (i = 0; i < n; i++)
+		ASSERT_TRUE(touch_bus(m + i * self->page, false, 0)) TH_LOG("page %d", i);
+
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_LOAD, i * 0x1000, 0, &word));
+		ASSERT_EQ(0x600d0000 + i, word);
+		ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_STORE, i * 0x1000 + 8,
+				       0xbeef0000 + i, &word));
+	}
+
+	ASSERT_EQ(0, gmem_convert(self->gmem, 0, n * self->page, false, 0, NULL));
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(0x600d0000 + i, *(__u32 *)(m + i * self->page));
+		ASSERT_EQ(0xbeef0000 + i, *(__u32 *)(m + i * self->page + 8));
+	}
+
+	/* A shared page is the same page for both. */
+	*(__u32 *)(m + 2 * self->page) = 0x12345678;
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_LOAD, 0x2000, 0, &word));
+	ASSERT_EQ(0x12345678, word);
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_STORE, 0x2004, 0x87654321, &word));
+	ASSERT_EQ(0x87654321, *(__u32 *)(m + 2 * self->page + 4));
+
+	/* Back to private with zeroing: the guest finds zeroes. */
+	ASSERT_EQ(0, gmem_convert(self->gmem, 0, n * self->page, true,
+				  KVM_SET_MEMORY_ATTRIBUTES2_ZERO, NULL));
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_LOAD, 0x2000, 0, &word));
+	ASSERT_EQ(0, word);
+
+	ASSERT_TRUE(all_zero(self->mem, GUEST_SIZE));
+	ASSERT_EQ(0, munmap(m, GUEST_SIZE));
+	guest_destroy(_metadata, &g);
+}
+
+#define RACE_ITERS	300
+#define RACE_PAGES	(GUEST_SIZE / 4096)
+
+struct race {
+	int gmem;
+	char *m;
+	__u64 page;
+	unsigned int seed;
+	long ok;		/* conversions or punches that worked */
+	long busy;		/* conversions refused with -EAGAIN */
+	long bus;		/* host accesses that raised SIGBUS */
+	long errors;		/* anything else */
+	int first_errno;
+};
+
+static void race_error(struct race *r)
+{
+	if (!r->errors++)
+		r->first_errno = errno;
+}
+
+static void *race_convert(void *arg)
+{
+	struct race *r = arg;
+	int i;
+
+	for (i = 0; i < RACE_ITERS; i++) {
+		__u64 first = rand_r(&r->seed) % RACE_PAGES;
+		__u64 nr = 1 + rand_r(&r->seed) % 4;
+
+		if (first + nr > RACE_PAGES)
+			nr = RACE_PAGES - first;
+		if (!gmem_convert(r->gmem, first * r->page, nr * r->page, rand_r(&r->seed) & 1,
+				  0, NULL))
+			r->ok++;
+		else if (errno == EAGAIN)
+			r->busy++;
+		else
+			race_error(r);
+	}
+	return NULL;
+}
+
+static void *race_touch(void *arg)
+{
+	struct race *r = arg;
+	int i;
+
+	for (i = 0; i < 4 * RACE_ITERS; i++) {
+		__u64 page = rand_r(&r->seed) % RACE_PAGES;
+
+		r->bus += touch_bus(r->m + page * r->page + 64, rand_r(&r->seed) & 1, 0x77);
+	}
+	return NULL;
+}
+
+static void *race_punch(void *arg)
+{
+	const int mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	struct race *r = arg;
+	int i;
+
+	for (i = 0; i < RACE_ITERS; i++) {
+		__u64 page = rand_r(&r->seed) % RACE_PAGES;
+
+		if (fallocate(r->gmem, mode, page * r->page, r->page))
+			race_error(r);
+		else
+			r->ok++;
+	}
+	return NULL;
+}
+
+/*
+ * Conversions, host faults, punch holes and guest accesses race over the
+ * same 16 pages for a fixed number of iterations.  Every call must either
+ * work or fail the documented way (-EAGAIN while a host fault or the guest
+ * holds a page; SIGBUS for a private page; a KVM_EXIT_MEMORY_FAULT when a
+ * conversion changed a page under a fault of a VM with private memory).
+ * At the end the state is consistent: the whole range converts both ways,
+ * the host reads every shared page, the guest reads what the host wrote,
+ * and the kernel log has no splat (judged by the harness).
+ */
+TEST_F(bind, race)
+{
+	struct race conv, touch, punch;
+	pthread_t tc, tt, tp;
+	long guest_ok = 0, guest_mismatch = 0;
+	unsigned int seed = 4;
+	struct guest g;
+	__u32 word;
+	char *m;
+	int i;
+
+	guest_create(_metadata, self, variant, &g);
+	if (!(variant->gmem_flags & GUEST_MEMFD_FLAG_MMAP)) {
+		ASSERT_ERR(EINVAL, gmem_convert(self->gmem, 0, GUEST_SIZE, false, 0, NULL));
+		guest_destroy(_metadata, &g);
+		return;
+	}
+	ASSERT_EQ(RACE_PAGES * self->page, GUEST_SIZE);
+	m = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, self->gmem, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	conv = (struct race){ .gmem = self->gmem, .m = m, .page = self->page, .seed = 1 };
+	touch = conv;
+	touch.seed = 2;
+	punch = conv;
+	punch.seed = 3;
+
+	ASSERT_EQ(0, pthread_create(&tc, NULL, race_convert, &conv));
+	ASSERT_EQ(0, pthread_create(&tt, NULL, race_touch, &touch));
+	ASSERT_EQ(0, pthread_create(&tp, NULL, race_punch, &punch));
+	for (i = 0; i < RACE_ITERS; i++) {
+		__u16 off = (rand_r(&seed) % RACE_PAGES) * 0x1000 + 128;
+
+		if (!guest_run(_metadata, &g, rand_r(&seed) & 1 ? GUEST_STORE : GUEST_LOAD,
+			       off, i, &word)) {
+			guest_ok++;
+			continue;
+		}
+		ASSERT_EQ(EFAULT, errno);
+		ASSERT_EQ(KVM_EXIT_MEMORY_FAULT, g.run->exit_reason);
+		ASSERT_NE(0, variant->vm_type);
+		guest_mismatch++;
+	}
+	ASSERT_EQ(0, pthread_join(tc, NULL));
+	ASSERT_EQ(0, pthread_join(tt, NULL));
+	ASSERT_EQ(0, pthread_join(tp, NULL));
+	TH_LOG("conversions %ld ok, %ld busy; %ld SIGBUS of %d host accesses;",
+	       conv.ok, conv.busy, touch.bus, 4 * RACE_ITERS);
+	TH_LOG("guest runs %ld ok, %ld memory faults", guest_ok, guest_mismatch);
+
+	ASSERT_EQ(0, conv.errors) TH_LOG("conversion: %s", strerror(conv.first_errno));
+	ASSERT_EQ(0, punch.errors) TH_LOG("punch hole: %s", strerror(punch.first_errno));
+	ASSERT_EQ(RACE_ITERS, punch.ok);
+	ASSERT_LT(0, conv.ok);
+	ASSERT_LT(0, guest_ok);
+
+	/* Quiet now: both ways at once, and the contents follow. */
+	ASSERT_EQ(0, gmem_convert(self->gmem, 0, GUEST_SIZE, false, 0, NULL));
+	for (i = 0; i < RACE_PAGES; i++) {
+		ASSERT_FALSE(touch_bus(m + i * self->page, true, 0x11)) TH_LOG("page %d", i);
+		*(__u32 *)(m + i * self->page + 256) = 0xc0de0000 + i;
+	}
+	ASSERT_EQ(0, gmem_convert(self->gmem, 0, GUEST_SIZE, true, 0, NULL));
+	for (i = 0; i < RACE_PAGES; i++) {
+		ASSERT_TRUE(touch_bus(m + i * self->page, false, 0)) TH_LOG("page %d", i);
+		ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_LOAD, i * 0x1000 + 256, 0, &word));
+		ASSERT_EQ(0xc0de0000 + i, word);
+	}
+	ASSERT_TRUE(all_zero(self->mem, GUEST_SIZE));
+	ASSERT_EQ(0, munmap(m, GUEST_SIZE));
+	guest_destroy(_metadata, &g);
 }
 
 /* Bytes of /proc/kcore read at a time. */
@@ -1452,7 +2095,7 @@ TEST_F(bind, kcore_skips_private_memory)
 	for (i = 0; i < 4; i++)
 		enc[i] = ((__u32)rand() << 1) ^ rand() ^ mask;
 
-	guest_create(_metadata, self, &g);
+	guest_create(_metadata, self, variant, &g);
 	for (i = 0; i < 4; i++) {
 		ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_STORE, 0x3100 + 4 * i,
 				       enc[i] ^ mask, &word));
@@ -1491,7 +2134,7 @@ TEST_F(bind, file_outlives_vm)
 	struct guest g;
 	__u32 word;
 
-	guest_create(_metadata, self, &g);
+	guest_create(_metadata, self, variant, &g);
 	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_STORE, 0x2000, 0x6d656d67, &word));
 	ASSERT_EQ(0x6d656d67, word);
 	guest_destroy(_metadata, &g);
