@@ -16,6 +16,10 @@
 #ifndef GUEST_MEMFD_FLAG_NO_DIRECT_MAP
 #define GUEST_MEMFD_FLAG_NO_DIRECT_MAP	0x4ULL
 #endif
+#ifndef GUEST_MEMFD_FLAG_MMAP
+#define GUEST_MEMFD_FLAG_MMAP		0x1ULL
+#define GUEST_MEMFD_FLAG_INIT_SHARED	0x2ULL
+#endif
 
 /*
  * A counter of debugfs guestmem/ ("tlb_flushes", "pages_unmapped"), or -1

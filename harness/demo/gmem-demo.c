@@ -1,24 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * gmem-demo: a KVM guest whose memory is private guest_memfd memory.
+ * gmem-demo: a KVM guest on guestmem memory that it shares with the VMM
+ * and takes back, in place.
  *
  * Creates a software-protected x86 VM (KVM_X86_SW_PROTECTED_VM) with two
- * memslots: ordinary memory holding the guest's code, and 64 KiB backed by
- * a guest_memfd that KVM_SET_MEMORY_ATTRIBUTES marks private.  The demo
- * checks that the guest_memfd is a guestmem file (fstatfs() shows the
- * guestmem filesystem): its memory belongs to mm's guestmem, and, with
- * GUEST_MEMFD_FLAG_NO_DIRECT_MAP, stays out of the kernel's direct map
- * (debugfs guestmem/pages_unmapped counts the page the guest uses).  A real-mode
- * guest writes a secret into the private memory and reports what it reads
- * back through port I/O; the VMM shows that its own view of the same guest
- * addresses never saw the secret and that the guest_memfd cannot be read
- * or mapped; then the range is flipped to shared and back to private.
+ * memslots: ordinary memory holding the guest's code, and 64 KiB of a
+ * guest_memfd created with GUEST_MEMFD_FLAG_MMAP and NO_DIRECT_MAP, all
+ * private at first.  The demo checks that the guest_memfd is a guestmem
+ * file (fstatfs() shows the guestmem filesystem).  A real-mode guest
+ * writes a secret into its private memory: the page leaves the kernel's
+ * direct map (debugfs guestmem/pages_unmapped), and the VMM's mapping of
+ * the guest_memfd raises SIGBUS there.  Then the guest asks, with the
+ * KVM_HC_MAP_GPA_RANGE hypercall, to share the page; the VMM converts it in
+ * place (KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd) and reads the
+ * secret through its mapping; the VMM answers in the same page and the
+ * guest reads the answer; the guest asks to make the page private again,
+ * which fails with EAGAIN while the VMM still holds the page in a pipe,
+ * and works once the pipe is drained.
  *
  * Prints what happens in plain sentences; exits 0 only when every step
  * behaved as described, so the harness also runs it as a test.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +33,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 #include <linux/kvm.h>
@@ -38,7 +46,10 @@
 #define PRIV_SIZE	0x10000
 #define REPORT_PORT	0x10
 #define SECRET		0xc0ffee42u
-#define SHARED_WORD	0x5ea4ed00u
+#define REPLY		0x5ea4ed00u
+/* <linux/kvm_para.h> and <asm/kvm_para.h>, which userspace rarely has */
+#define KVM_HC_MAP_GPA_RANGE		12
+#define KVM_MAP_GPA_RANGE_ENCRYPTED	0x10
 /* mm/guestmem/guestmem.c: the filesystem of every guestmem file */
 #define GUESTMEM_MAGIC	0x67756d6d
 
@@ -46,9 +57,13 @@
  * Guest code, 16-bit real mode.  Entry points (offsets from CODE_GPA):
  *   write_secret: store SECRET at DS:0, load it back, report it, hlt
  *   read_word:    load DS:0, report it, hlt
+ *   share:        KVM_HC_MAP_GPA_RANGE(PRIV_GPA, 1 page, shared), report
+ *                 the hypercall's result, hlt
+ *   unshare:      the same with KVM_MAP_GPA_RANGE_ENCRYPTED (private)
+ * The hypercall is AMD's vmmcall: the machine's KVM runs on SVM.
  */
 asm(".pushsection .rodata\n"
-	".globl guest_code, guest_code_end, guest_read_word\n"
+	".globl guest_code, guest_code_end, guest_read_word, guest_share, guest_unshare\n"
 	"guest_code:\n"
 	".code16\n"
 	"	mov $0x1000, %ax\n"
@@ -63,10 +78,22 @@ asm(".pushsection .rodata\n"
 	"	movl 0, %eax\n"
 	"	out %eax, $0x10\n"
 	"	hlt\n"
+	"guest_share:\n"
+	"	xor %edx, %edx\n"
+	"	jmp 1f\n"
+	"guest_unshare:\n"
+	"	mov $0x10, %edx\n"
+	"1:	mov $12, %eax\n"
+	"	mov $0x10000, %ebx\n"
+	"	mov $1, %ecx\n"
+	"	vmmcall\n"
+	"	out %eax, $0x10\n"
+	"	hlt\n"
 	".code64\n"
 	"guest_code_end:\n"
 	".popsection\n");
-extern const char guest_code[], guest_code_end[], guest_read_word[];
+extern const char guest_code[], guest_code_end[], guest_read_word[], guest_share[],
+	guest_unshare[];
 
 static int failures;
 
@@ -96,19 +123,57 @@ static void die(const char *what)
 	exit(1);
 }
 
-static int vm, vcpu;
+static int vm, vcpu, gfd;
 static struct kvm_run *run;
+static int pipefd[2] = { -1, -1 };	/* holds the shared page while non-empty */
 
-static void set_private(int private)
+/* The VMM's side of the guest's KVM_HC_MAP_GPA_RANGE: convert in place. */
+static int convert(uint64_t gpa, uint64_t npages, int private)
 {
-	struct kvm_memory_attributes attr = {
-		.address = PRIV_GPA,
-		.size = PRIV_SIZE,
+	struct kvm_memory_attributes2 attr = {
+		.offset = gpa - PRIV_GPA,
+		.size = npages * 4096,
 		.attributes = private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0,
 	};
+	char drain[64];
 
-	if (ioctl(vm, KVM_SET_MEMORY_ATTRIBUTES, &attr))
-		die("KVM_SET_MEMORY_ATTRIBUTES");
+	if (!ioctl(gfd, KVM_SET_MEMORY_ATTRIBUTES2, &attr))
+		return 0;
+	if (errno != EAGAIN || pipefd[0] < 0)
+		die("KVM_SET_MEMORY_ATTRIBUTES2");
+	say("the VMM tried: refused with EAGAIN, the page at offset 0x%llx is in use",
+	    (unsigned long long)attr.error_offset);
+	check(attr.error_offset == 0, "wrong error_offset");
+	if (read(pipefd[0], drain, sizeof(drain)) != sizeof(drain))
+		die("read(pipe)");
+	close(pipefd[0]);
+	close(pipefd[1]);
+	pipefd[0] = -1;
+	pipefd[1] = -1;
+	say("the VMM drained its pipe and tried again");
+	if (ioctl(gfd, KVM_SET_MEMORY_ATTRIBUTES2, &attr))
+		die("KVM_SET_MEMORY_ATTRIBUTES2");
+	return 0;
+}
+
+static sigjmp_buf sigbus_jmp;
+
+static void sigbus(int sig)
+{
+	siglongjmp(sigbus_jmp, 1);
+}
+
+/* Reads the word at @p, or returns -1 if that raised SIGBUS. */
+static int64_t vmm_read(uint32_t *p)
+{
+	struct sigaction sa = { .sa_handler = sigbus }, old;
+	int64_t val = -1;
+
+	sigaction(SIGBUS, &sa, &old);
+	if (!sigsetjmp(sigbus_jmp, 1))
+		val = __atomic_load_n(p, __ATOMIC_SEQ_CST);
+	sigaction(SIGBUS, &old, NULL);
+	return val;
 }
 
 /* Run the guest from @entry until it halts; returns the reported word. */
@@ -150,6 +215,16 @@ static uint32_t run_guest(const char *entry)
 				exit(1);
 			}
 			return reported;
+		case KVM_EXIT_HYPERCALL:
+			if (run->hypercall.nr != KVM_HC_MAP_GPA_RANGE) {
+				printf("demo: FAILED: unexpected hypercall %llu\n",
+				       (unsigned long long)run->hypercall.nr);
+				exit(1);
+			}
+			run->hypercall.ret =
+				convert(run->hypercall.args[0], run->hypercall.args[1],
+					run->hypercall.args[2] & KVM_MAP_GPA_RANGE_ENCRYPTED);
+			break;
 		case KVM_EXIT_MEMORY_FAULT:
 			printf("demo: FAILED: memory fault exit at gpa 0x%llx\n",
 			       (unsigned long long)run->memory_fault.gpa);
@@ -164,13 +239,18 @@ static uint32_t run_guest(const char *entry)
 int main(void)
 {
 	struct kvm_create_guest_memfd gmem = { .size = PRIV_SIZE };
-	struct statfs sfs;
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_EXIT_HYPERCALL,
+		.args[0] = 1 << KVM_HC_MAP_GPA_RANGE,
+	};
 	struct kvm_userspace_memory_region2 slot;
-	uint32_t word, buf;
-	char *code, *shared_view;
-	int kvm, gfd, run_size, flags;
-	long unmapped;
-	void *p;
+	uint32_t *view;
+	struct statfs sfs;
+	struct iovec iov;
+	char *code, buf[64];
+	int kvm, run_size, flags;
+	long out, out2;
+	uint32_t word;
 
 	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0)
@@ -184,29 +264,34 @@ int main(void)
 	if (vm < 0)
 		die("KVM_CREATE_VM");
 	say("created a software-protected VM (private memory as in SEV-SNP/TDX, no such hardware)");
+	if (ioctl(vm, KVM_ENABLE_CAP, &cap))
+		die("KVM_ENABLE_CAP(KVM_CAP_EXIT_HYPERCALL)");
 
 	code = mmap(NULL, CODE_SIZE, PROT_READ | PROT_WRITE,
 		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	shared_view = mmap(NULL, PRIV_SIZE, PROT_READ | PROT_WRITE,
-			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (code == MAP_FAILED || shared_view == MAP_FAILED)
+	if (code == MAP_FAILED)
 		die("mmap");
 	memcpy(code, guest_code, guest_code_end - guest_code);
 
 	flags = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_FLAGS);
-	check(flags > 0 && (flags & GUEST_MEMFD_FLAG_NO_DIRECT_MAP),
-	      "KVM does not offer GUEST_MEMFD_FLAG_NO_DIRECT_MAP");
-	gmem.flags = GUEST_MEMFD_FLAG_NO_DIRECT_MAP;
+	check(flags > 0 && (flags & GUEST_MEMFD_FLAG_NO_DIRECT_MAP) &&
+	      (flags & GUEST_MEMFD_FLAG_MMAP),
+	      "KVM does not offer GUEST_MEMFD_FLAG_MMAP and NO_DIRECT_MAP");
+	gmem.flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_NO_DIRECT_MAP;
 	gfd = ioctl(vm, KVM_CREATE_GUEST_MEMFD, &gmem);
 	if (gfd < 0)
 		die("KVM_CREATE_GUEST_MEMFD");
-	say("created a %d KiB guest_memfd for the guest's private memory, with NO_DIRECT_MAP",
+	say("created a %d KiB guest_memfd (MMAP, NO_DIRECT_MAP) for the guest: all private for now",
 	    PRIV_SIZE >> 10);
 	if (fstatfs(gfd, &sfs))
 		die("fstatfs(guest_memfd)");
 	check(sfs.f_type == GUESTMEM_MAGIC, "the guest_memfd is not a guestmem file");
 	say("the guest_memfd is a guestmem file (fs magic 0x%lx): mm owns its memory",
 	    (unsigned long)sfs.f_type);
+	view = mmap(NULL, PRIV_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, gfd, 0);
+	if (view == MAP_FAILED)
+		die("mmap(guest_memfd)");
+	say("the VMM mapped the guest_memfd: that mapping is its only view of the guest's memory");
 
 	memset(&slot, 0, sizeof(slot));
 	slot.slot = 0;
@@ -219,13 +304,12 @@ int main(void)
 	slot.flags = KVM_MEM_GUEST_MEMFD;
 	slot.guest_phys_addr = PRIV_GPA;
 	slot.memory_size = PRIV_SIZE;
-	slot.userspace_addr = (uintptr_t)shared_view;
+	slot.userspace_addr = (uintptr_t)view;
 	slot.guest_memfd = gfd;
 	slot.guest_memfd_offset = 0;
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &slot))
 		die("KVM_SET_USER_MEMORY_REGION2 (guest_memfd)");
-	set_private(1);
-	say("guest addresses 0x%x-0x%x are backed by the guest_memfd and marked PRIVATE",
+	say("guest addresses 0x%x-0x%x are backed by the guest_memfd",
 	    PRIV_GPA, PRIV_GPA + PRIV_SIZE - 1);
 
 	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
@@ -236,41 +320,56 @@ int main(void)
 	if (run == MAP_FAILED)
 		die("mmap kvm_run");
 
-	unmapped = guestmem_stat("pages_unmapped");
+	out = guestmem_stat("pages_unmapped");
+	check(out >= 0, "no debugfs guestmem/pages_unmapped");
 	word = run_guest(guest_code);
 	say("the guest wrote 0x%08x into its private memory and read back 0x%08x", SECRET, word);
 	check(word == SECRET, "the guest did not read back its secret");
-	check(unmapped >= 0, "no debugfs guestmem/pages_unmapped");
-	unmapped = guestmem_stat("pages_unmapped") - unmapped;
+	out2 = guestmem_stat("pages_unmapped");
 	say("that page left the kernel's direct map: %ld more page(s) out (guestmem debugfs)",
-	    unmapped);
-	check(unmapped == 1, "the guest's page is not out of the direct map");
+	    out2 - out);
+	check(out2 - out == 1, "the guest's page is not out of the direct map");
+	check(vmm_read(view) == -1, "the VMM read a private page");
+	say("the VMM cannot read it either: its access to that page raised SIGBUS");
+	check(pread(gfd, &word, 4, 0) < 0, "read() of the guest_memfd succeeded");
+	say("and read() of the guest_memfd is refused (%s)", strerror(errno));
 
-	memcpy(&buf, shared_view, 4);
-	say("the VMM's (shared) view of that guest address holds 0x%08x: the secret is not there",
-	    buf);
-	check(buf == 0, "the VMM's shared view changed");
-
-	check(pread(gfd, &buf, 4, 0) < 0, "read() of the guest_memfd succeeded");
-	say("read() of the guest_memfd is refused (%s)", strerror(errno));
-	p = mmap(NULL, PRIV_SIZE, PROT_READ, MAP_SHARED, gfd, 0);
-	check(p == MAP_FAILED, "mmap() of the guest_memfd succeeded");
-	say("mmap() of the guest_memfd is refused (%s): the host cannot touch private memory",
-	    strerror(errno));
-
-	buf = SHARED_WORD;
-	memcpy(shared_view, &buf, 4);
-	set_private(0);
-	word = run_guest(guest_read_word);
-	say("after the VMM converted the range to SHARED, the guest reads the VMM's word 0x%08x",
+	word = run_guest(guest_share);
+	say("the guest asked (KVM_HC_MAP_GPA_RANGE) to share that page: the VMM converted it (%u)",
 	    word);
-	check(word == SHARED_WORD, "the guest did not see the shared word");
+	check(word == 0, "sharing failed");
+	check(vmm_read(view) == SECRET, "the VMM does not see the guest's data");
+	say("the VMM now reads 0x%08x through its mapping: the page kept its contents",
+	    (uint32_t)vmm_read(view));
+	say("the shared page is back in the kernel's direct map (%ld page(s) out, as before)",
+	    guestmem_stat("pages_unmapped") - out);
+	check(guestmem_stat("pages_unmapped") == out, "the shared page is not in the direct map");
 
-	set_private(1);
+	view[0] = REPLY;
 	word = run_guest(guest_read_word);
-	say("after converting back to PRIVATE, the guest reads 0x%08x from its guest_memfd again",
+	say("the VMM wrote its reply 0x%08x into the shared page; the guest reads 0x%08x", REPLY,
 	    word);
-	check(word == SECRET, "the private contents were lost");
+	check(word == REPLY, "the guest did not see the VMM's reply");
+
+	if (pipe(pipefd))
+		die("pipe");
+	iov.iov_base = (void *)view;
+	iov.iov_len = sizeof(buf);
+	if (vmsplice(pipefd[1], &iov, 1, 0) != sizeof(buf))
+		die("vmsplice");
+	say("the VMM put the shared page into a pipe (vmsplice), which holds a reference to it");
+	word = run_guest(guest_unshare);
+	say("the guest asked to make the page private again: converted (%u)", word);
+	check(word == 0, "unsharing failed");
+	check(pipefd[0] < 0, "the conversion was not refused while the page was held");
+	check(vmm_read(view) == -1, "the VMM still reads the page");
+	say("the VMM's access raises SIGBUS again; the page left the direct map (%ld out)",
+	    guestmem_stat("pages_unmapped") - out);
+	check(guestmem_stat("pages_unmapped") - out == 1, "the page is not out of the direct map");
+	word = run_guest(guest_read_word);
+	say("the guest still reads 0x%08x: the reply survived both conversions",
+	    word);
+	check(word == REPLY, "the contents were lost");
 
 	close(vcpu);
 	close(gfd);
@@ -280,6 +379,6 @@ int main(void)
 		say("%d step(s) did not behave as described", failures);
 		return 1;
 	}
-	say("done: the guest ran on private guest_memfd memory the host could not read");
+	say("done: the guest shared a page with the VMM and took it back, in place");
 	return 0;
 }
