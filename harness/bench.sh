@@ -51,7 +51,7 @@ awk '
 		printf "%-44s %12s %12s %8s\n", "benchmark", "stock", "ours", "ratio"
 		for (i = 1; i <= n; i++) {
 			k = order[i]
-			if (k ~ /^nodm\//)
+			if (k ~ /^(nodm|inplace|inplace_nodm)\//)
 				continue
 			s = (1, k) in v ? sprintf("%9.2f %-2s", v[1, k], unit[k]) : sprintf("%12s", "-")
 			o = (2, k) in v ? sprintf("%9.2f %-2s", v[2, k], unit[k]) : sprintf("%12s", "-")
@@ -71,5 +71,20 @@ awk '
 			printf "%-44s %s %11.2f %-7s %s\n", b, w, v[2, k], unit[k], r
 		}
 		print "(ratio = with/without the flag, on our kernel in this one run)"
+		print ""
+		printf "%-30s %12s %12s %12s %8s %8s\n", "conversion (us)", "stock vmattr", "ours inplace", "inpl. nodm", "ratio", "nodm"
+		for (i = 1; i <= n; i++) {
+			k = order[i]
+			if (k !~ /^vmattr\// || k ~ /_(min|max)$/)
+				continue
+			b = substr(k, 8)
+			s = (1, k) in v ? v[1, k] : 0
+			o = (2, "inplace/" b) in v ? v[2, "inplace/" b] : 0
+			d = (2, "inplace_nodm/" b) in v ? v[2, "inplace_nodm/" b] : 0
+			printf "%-30s %12.2f %12.2f %12.2f %8s %8s\n", b, s, o, d,
+				s && o ? sprintf("%.3f", o / s) : "-", s && d ? sprintf("%.3f", d / s) : "-"
+		}
+		print "(ratio = ours in place / stock 6.12 KVM_SET_MEMORY_ATTRIBUTES, same run;"
+		print " nodm = the same with GUEST_MEMFD_FLAG_NO_DIRECT_MAP; ours vmattr is in table 1)"
 	}' <(sed -n 's/^ *\(BENCH .*\)/\1/p' "$logs/$arch-bench-stock.log") \
 	   <(sed -n 's/^ *\(BENCH .*\)/\1/p' "$logs/$arch-bench-guestmem.log")
