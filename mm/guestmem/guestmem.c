@@ -39,6 +39,7 @@
 #include <linux/pagemap.h>
 #include <linux/pseudo_fs.h>
 #include <linux/set_memory.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/swap.h>
 #include <asm/tlbflush.h>
@@ -116,6 +117,7 @@ static atomic_long_t guestmem_nr_unmapped = ATOMIC_LONG_INIT(0);
 static atomic_t guestmem_nr_no_direct_map_files = ATOMIC_INIT(0);
 
 static struct vfsmount *guestmem_mnt __ro_after_init;
+static struct lock_class_key guestmem_mmap_invalidate_key;
 static struct kmem_cache *guestmem_inode_cachep __ro_after_init;
 static const struct file_operations guestmem_fops;
 
@@ -284,8 +286,16 @@ static struct folio *guestmem_take_folio(struct guestmem *gm, pgoff_t index,
 	 * nor removed: the lookup fails with -EHWPOISON.
 	 */
 	if (IS_ERR(folio) || !(gm->flags & GUESTMEM_F_NO_DIRECT_MAP) ||
-	    folio_test_checked(folio) || folio_contain_hwpoisoned_page(folio) ||
-	    !guestmem_page_private(gm, folio->index))
+	    folio_test_checked(folio) || folio_contain_hwpoisoned_page(folio))
+		return folio;
+	/*
+	 * The folio is in the page cache: a conversion that changes the
+	 * state from now on finds it (it waits for the folio lock).  Pairs
+	 * with the smp_mb() in guestmem_convert().
+	 */
+	if (gm->shared)
+		smp_mb();
+	if (!guestmem_page_private(gm, folio->index))
 		return folio;
 
 	ret = guestmem_zap_folio(gm, folio, batch);
@@ -518,42 +528,48 @@ static long guestmem_ioctl(struct file *file, unsigned int cmd,
  * A conversion to private fails if a folio holds any reference but the
  * page cache's and the caller's, or is still mapped: a GUP pin (O_DIRECT,
  * vmsplice, vhost, an IOMMU) would keep host access to a private page.
- * Returns the first page found busy, or @end.  Per-CPU LRU batches hold
- * references to new folios for a while: on a miss they are drained once
- * and the range checked again.
+ * Returns 0, or -EAGAIN with the first page found busy in *@busy.  Per-CPU
+ * LRU batches hold references to new folios for a while: on a miss they
+ * are drained once and the range checked again.  A poisoned folio keeps
+ * memory_failure()'s reference for good: -EHWPOISON, not a retry.
  */
-static pgoff_t guestmem_first_busy(struct guestmem *gm, pgoff_t start,
-				   pgoff_t end)
+static int guestmem_check_refs(struct guestmem *gm, pgoff_t start,
+			       pgoff_t end, pgoff_t *busy)
 {
 	struct folio_batch fbatch;
 	bool drained = false;
-	pgoff_t index, busy;
 	unsigned int i;
+	pgoff_t index;
+	int ret;
 
 again:
-	busy = end;
+	ret = 0;
 	index = start;
 	folio_batch_init(&fbatch);
-	while (busy == end &&
+	while (!ret &&
 	       filemap_get_folios(gm_mapping(gm), &index, end - 1, &fbatch)) {
 		for (i = 0; i < folio_batch_count(&fbatch); i++) {
 			struct folio *folio = fbatch.folios[i];
 
-			if (folio_mapped(folio) ||
-			    folio_ref_count(folio) != folio_nr_pages(folio) + 1) {
-				busy = max(folio->index, start);
+			if (folio_contain_hwpoisoned_page(folio))
+				ret = -EHWPOISON;
+			else if (folio_mapped(folio) ||
+				 folio_ref_count(folio) != folio_nr_pages(folio) + 1)
+				ret = -EAGAIN;
+			if (ret) {
+				*busy = max(folio->index, start);
 				break;
 			}
 		}
 		folio_batch_release(&fbatch);
 		cond_resched();
 	}
-	if (busy != end && !drained) {
+	if (ret == -EAGAIN && !drained) {
 		lru_add_drain_all();
 		drained = true;
 		goto again;
 	}
-	return busy;
+	return ret;
 }
 
 /*
@@ -605,11 +621,14 @@ static int guestmem_convert_folios(struct guestmem *gm, pgoff_t start,
 }
 
 /*
- * Put back what guestmem_convert_folios() removed before it failed: the
- * folios out of the direct map whose pages were shared before the call.
+ * Put back what guestmem_convert_folios() removed before it failed, once
+ * the state of the pages that were shared is restored: every folio out of
+ * the direct map whose page is shared again.  A lookup that read the
+ * state before the restore, and removed a folio on its own, is caught
+ * too: both hold the folio lock, and the restore came first.
  */
 static void guestmem_convert_undo(struct guestmem *gm, pgoff_t start,
-				  pgoff_t end, const unsigned long *was_private)
+				  pgoff_t end)
 {
 	struct folio_batch fbatch;
 	pgoff_t index = start;
@@ -622,16 +641,18 @@ static void guestmem_convert_undo(struct guestmem *gm, pgoff_t start,
 
 			folio_lock(folio);
 			if (folio_test_checked(folio) &&
-			    !test_bit(folio->index - start, was_private))
+			    !guestmem_page_private(gm, folio->index))
 				guestmem_unzap_folio(folio);
 			folio_unlock(folio);
 		}
 		folio_batch_release(&fbatch);
+		cond_resched();
 	}
 }
 
+/* Each binding's ->convert(); a refusal names the binding's first page. */
 static int guestmem_convert_ask(struct guestmem *gm, pgoff_t start,
-				pgoff_t end, bool to_private)
+				pgoff_t end, bool to_private, pgoff_t *busy)
 {
 	struct guestmem_binding *b;
 	int ret;
@@ -641,8 +662,10 @@ static int guestmem_convert_ask(struct guestmem *gm, pgoff_t start,
 
 		if (s < e && b->ops->convert) {
 			ret = b->ops->convert(b, s, e, to_private);
-			if (ret)
+			if (ret) {
+				*busy = s;
 				return ret;
+			}
 		}
 	}
 	return 0;
@@ -678,7 +701,7 @@ static bool guestmem_range_splits_folio(struct guestmem *gm, pgoff_t start,
  * @to_private: true to make the range private, false to make it shared.
  * @flags: %GUESTMEM_CONVERT_ZERO zeroes the pages in the file; without it
  *	their contents are kept.
- * @error_index: Set to the first page that could not be made private when
+ * @error_index: Set to the first page that could not be converted when
  *	-EAGAIN is returned; untouched otherwise.  May be NULL.
  *
  * All or nothing.  To private: every host mapping of the range is removed,
@@ -697,7 +720,9 @@ static bool guestmem_range_splits_folio(struct guestmem *gm, pgoff_t start,
  * Return: 0 on success; -EINVAL if @file is not a guestmem file with
  * %GUESTMEM_F_MMAP, for unknown @flags, an empty range, a range past the
  * end of the file or one that splits a large folio; -EAGAIN if a page is
- * in use (see @error_index); -ENOMEM if the direct map could not be
+ * in use (see @error_index; also when a binding's ->convert() returns
+ * -EAGAIN, with the first page of that binding's range); -EHWPOISON (to
+ * private) for a poisoned page; -ENOMEM if the direct map could not be
  * changed (with %GUESTMEM_CONVERT_ZERO, part of the range may have been
  * zeroed then); or the error of a binding's ->convert().
  */
@@ -708,7 +733,7 @@ int guestmem_convert(struct file *file, pgoff_t start, pgoff_t nr,
 	unsigned long *was_private = NULL;
 	struct address_space *mapping;
 	struct guestmem *gm;
-	pgoff_t end, busy;
+	pgoff_t end, busy, i;
 	int ret;
 
 	if (file->f_op != &guestmem_fops)
@@ -719,8 +744,10 @@ int guestmem_convert(struct file *file, pgoff_t start, pgoff_t nr,
 	    !nr || check_add_overflow(start, nr, &end) || end > gm_nr_pages(gm))
 		return -EINVAL;
 
+	/* What was private before, should the direct map fail us midway. */
 	if (to_private && (gm->flags & GUESTMEM_F_NO_DIRECT_MAP)) {
-		was_private = bitmap_zalloc(nr, GFP_KERNEL_ACCOUNT);
+		was_private = kvcalloc(BITS_TO_LONGS(nr), sizeof(long),
+				       GFP_KERNEL_ACCOUNT);
 		if (!was_private)
 			return -ENOMEM;
 	}
@@ -734,47 +761,52 @@ int guestmem_convert(struct file *file, pgoff_t start, pgoff_t nr,
 		unmap_mapping_pages(mapping, start, nr, false);
 	guestmem_invalidate(gm, start, end, true);
 
-	if (to_private) {
-		busy = guestmem_first_busy(gm, start, end);
-		if (busy != end) {
-			if (error_index)
-				*error_index = busy;
-			ret = -EAGAIN;
-			goto out_end;
-		}
-	}
-	ret = guestmem_convert_ask(gm, start, end, to_private);
-	if (ret)
+	ret = to_private ? guestmem_check_refs(gm, start, end, &busy) : 0;
+	if (!ret)
+		ret = guestmem_convert_ask(gm, start, end, to_private, &busy);
+	if (ret) {
+		if (ret == -EAGAIN && error_index)
+			*error_index = busy;
 		goto out_end;
-
-	if (was_private) {
-		pgoff_t i;
-
-		for (i = 0; i < nr; i++)
-			if (guestmem_page_private(gm, start + i))
-				__set_bit(i, was_private);
 	}
+
+	for (i = 0; was_private && i < nr; i++) {
+		if (guestmem_page_private(gm, start + i))
+			__set_bit(i, was_private);
+		if (!(i % SZ_64K))
+			cond_resched();
+	}
+	/* The file size keeps both within the bitmap API's unsigned int. */
 	if (to_private)
 		bitmap_clear(gm->shared, start, nr);
 	else
 		bitmap_set(gm->shared, start, nr);
+	/*
+	 * Against a lookup that adds a folio and then reads the state (see
+	 * guestmem_take_folio()): either it sees the new state, or the walk
+	 * below sees its folio.
+	 */
+	smp_mb();
 
 	ret = guestmem_convert_folios(gm, start, end, to_private,
 				      flags & GUESTMEM_CONVERT_ZERO, &batch);
-	if (ret) {
-		unsigned long i;
-
+	if (ret && was_private) {
 		/* Only a removal from the direct map fails: to private. */
-		guestmem_convert_undo(gm, start, end, was_private);
-		for_each_clear_bit(i, was_private, nr)
-			__set_bit(start + i, gm->shared);
+		for (i = 0; i < nr; i++) {
+			if (!test_bit(i, was_private))
+				__set_bit(start + i, gm->shared);
+			if (!(i % SZ_64K))
+				cond_resched();
+		}
+		smp_mb();
+		guestmem_convert_undo(gm, start, end);
 	}
 	guestmem_flush(gm, &batch);
 out_end:
 	guestmem_invalidate(gm, start, end, false);
 out_unlock:
 	filemap_invalidate_unlock(mapping);
-	bitmap_free(was_private);
+	kvfree(was_private);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(guestmem_convert);
@@ -979,8 +1011,9 @@ EXPORT_SYMBOL_GPL(guestmem_supported_flags);
  * Context: Process context, may sleep.
  * Return: The new file, to be installed in a file descriptor by the
  * caller, or ERR_PTR(-EINVAL) for a bad size or flag (also
- * %GUESTMEM_F_NO_DIRECT_MAP where the direct map cannot be changed, and
- * %GUESTMEM_F_INIT_SHARED without %GUESTMEM_F_MMAP), ERR_PTR(-ENOMEM),
+ * %GUESTMEM_F_NO_DIRECT_MAP where the direct map cannot be changed,
+ * %GUESTMEM_F_INIT_SHARED without %GUESTMEM_F_MMAP, and a
+ * %GUESTMEM_F_MMAP file of more than INT_MAX pages), ERR_PTR(-ENOMEM),
  * or another error of the file allocation.
  */
 struct file *guestmem_file_create(const char *name, loff_t size,
@@ -996,6 +1029,9 @@ struct file *guestmem_file_create(const char *name, loff_t size,
 	    (flags & (GUESTMEM_F_MMAP | GUESTMEM_F_INIT_SHARED)) ==
 	    GUESTMEM_F_INIT_SHARED)
 		return ERR_PTR(-EINVAL);
+	/* The state's bitmap is indexed by unsigned int. */
+	if ((flags & GUESTMEM_F_MMAP) && (size >> PAGE_SHIFT) > INT_MAX)
+		return ERR_PTR(-EINVAL);
 
 	inode = anon_inode_make_secure_inode(guestmem_mnt->mnt_sb, name, NULL);
 	if (IS_ERR(inode))
@@ -1005,8 +1041,8 @@ struct file *guestmem_file_create(const char *name, loff_t size,
 	if (flags & GUESTMEM_F_MMAP) {
 		/*
 		 * One bit per page; freed with the inode.  Userspace picks
-		 * the size: a bitmap too large for kvmalloc() is -ENOMEM,
-		 * not a warning.
+		 * the size: a bitmap kvmalloc() cannot give is -ENOMEM, not
+		 * a warning.
 		 */
 		gm->shared = kvcalloc(BITS_TO_LONGS(size >> PAGE_SHIFT),
 				      sizeof(long),
@@ -1017,6 +1053,14 @@ struct file *guestmem_file_create(const char *name, loff_t size,
 		}
 		if (flags & GUESTMEM_F_INIT_SHARED)
 			bitmap_set(gm->shared, 0, size >> PAGE_SHIFT);
+		/*
+		 * Host faults take this lock under mmap_lock; a backend may
+		 * copy from userspace under guestmem_lock() of a file that
+		 * cannot be mapped (KVM: SEV-SNP's populate).  Two classes
+		 * keep lockdep from joining the two orders.
+		 */
+		lockdep_set_class(&inode->i_mapping->invalidate_lock,
+				  &guestmem_mmap_invalidate_key);
 	}
 	__module_get(ops->owner);
 	gm->ops = ops;
