@@ -112,7 +112,7 @@ static void kvm_gmem_release(void *priv)
 static long kvm_gmem_set_attributes(struct file *file, void __user *argp)
 {
 	struct kvm_memory_attributes2 attrs;
-	pgoff_t error_index;
+	pgoff_t error_index = 0;
 	bool to_private;
 	int i, r;
 
