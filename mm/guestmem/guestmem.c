@@ -288,13 +288,14 @@ static struct folio *guestmem_take_folio(struct guestmem *gm, pgoff_t index,
 	if (IS_ERR(folio) || !(gm->flags & GUESTMEM_F_NO_DIRECT_MAP) ||
 	    folio_test_checked(folio) || folio_contain_hwpoisoned_page(folio))
 		return folio;
-	/*
-	 * The folio is in the page cache: a conversion that changes the
-	 * state from now on finds it (it waits for the folio lock).  Pairs
-	 * with the smp_mb() in guestmem_convert().
-	 */
-	if (gm->shared)
+	if (gm->shared) {
+		/*
+		 * The folio is in the page cache: a conversion that changes
+		 * the state from now on finds it (it waits for the folio
+		 * lock).  Pairs with the smp_mb() in guestmem_convert().
+		 */
 		smp_mb();
+	}
 	if (!guestmem_page_private(gm, folio->index))
 		return folio;
 
@@ -798,6 +799,7 @@ int guestmem_convert(struct file *file, pgoff_t start, pgoff_t nr,
 			if (!(i % SZ_64K))
 				cond_resched();
 		}
+		/* The state before the folios, as above. */
 		smp_mb();
 		guestmem_convert_undo(gm, start, end);
 	}
