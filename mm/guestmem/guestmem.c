@@ -18,10 +18,10 @@
  * or changes their state (exclusive: punch hole, conversion, bind, unbind,
  * release) against what adds them (shared: fallocate, a host fault).  It
  * is the outermost guestmem lock but for mmap_lock, which a host fault
- * holds when it takes it; callbacks run under it.  Below it come
- * i_mmap_rwsem (unmapping host mappings), the backends' own locks (taken
- * in the invalidation callbacks) and the folio lock, which protects a
- * folio's direct-map state.  See Documentation/mm/guestmem.rst.
+ * holds when it takes it; callbacks run under it.  Below it come the
+ * backends' own locks (taken in the invalidation callbacks) and the folio
+ * lock, which protects a folio's direct-map state, with i_mmap_rwsem
+ * under it (a conversion unmaps a folio from the host).  See Documentation/mm/guestmem.rst.
  */
 
 #define pr_fmt(fmt) "guestmem: " fmt
@@ -46,6 +46,7 @@
 #include <kunit/static_stub.h>
 #include <kunit/visibility.h>
 
+#include "../internal.h"
 #include "guestmem.h"
 
 /* Not a user-visible filesystem: no magic of uapi/linux/magic.h needed. */
@@ -526,16 +527,21 @@ static long guestmem_ioctl(struct file *file, unsigned int cmd,
 }
 
 /*
- * A conversion to private fails if a folio holds any reference but the
- * page cache's and the caller's, or is still mapped: a GUP pin (O_DIRECT,
- * vmsplice, vhost, an IOMMU) would keep host access to a private page.
+ * Before a conversion to private: take every folio of the range out of the
+ * host's page tables, then fail if one still holds any reference but the
+ * page cache's and the caller's: a GUP pin (O_DIRECT, vmsplice, vhost, an
+ * IOMMU) would keep host access to a private page.  Only folios that are
+ * mapped are unmapped, one by one: a page with no folio, or a folio with
+ * no mapping, has no page-table entry to remove (faults wait for the
+ * invalidate lock, held exclusive), and unmapping the whole range would
+ * call every MMU notifier of every process that maps the file.
  * Returns 0, or -EAGAIN with the first page found busy in *@busy.  Per-CPU
  * LRU batches hold references to new folios for a while: on a miss they
  * are drained once and the range checked again.  A poisoned folio keeps
  * memory_failure()'s reference for good: -EHWPOISON, not a retry.
  */
-static int guestmem_check_refs(struct guestmem *gm, pgoff_t start,
-			       pgoff_t end, pgoff_t *busy)
+static int guestmem_unmap_check_refs(struct guestmem *gm, pgoff_t start,
+				     pgoff_t end, pgoff_t *busy)
 {
 	struct folio_batch fbatch;
 	bool drained = false;
@@ -552,6 +558,11 @@ again:
 		for (i = 0; i < folio_batch_count(&fbatch); i++) {
 			struct folio *folio = fbatch.folios[i];
 
+			if (folio_mapped(folio)) {
+				folio_lock(folio);
+				unmap_mapping_folio(folio);
+				folio_unlock(folio);
+			}
 			if (folio_contain_hwpoisoned_page(folio))
 				ret = -EHWPOISON;
 			else if (folio_mapped(folio) ||
@@ -716,8 +727,8 @@ static bool guestmem_range_splits_folio(struct guestmem *gm, pgoff_t start,
  * backends drop the mappings they made under the old state.  Pages already
  * in the requested state are converted again (a no-op but for @flags).
  *
- * Context: Process context, may sleep; takes the file's invalidate lock
- * and mmap's i_mmap_rwsem.
+ * Context: Process context, may sleep; takes the file's invalidate lock,
+ * folio locks and the mapping's i_mmap_rwsem.
  * Return: 0 on success; -EINVAL if @file is not a guestmem file with
  * %GUESTMEM_F_MMAP, for unknown @flags, an empty range, a range past the
  * end of the file or one that splits a large folio; -EAGAIN if a page is
@@ -758,11 +769,9 @@ int guestmem_convert(struct file *file, pgoff_t start, pgoff_t nr,
 		ret = -EINVAL;
 		goto out_unlock;
 	}
-	if (to_private)
-		unmap_mapping_pages(mapping, start, nr, false);
 	guestmem_invalidate(gm, start, end, true);
 
-	ret = to_private ? guestmem_check_refs(gm, start, end, &busy) : 0;
+	ret = to_private ? guestmem_unmap_check_refs(gm, start, end, &busy) : 0;
 	if (!ret)
 		ret = guestmem_convert_ask(gm, start, end, to_private, &busy);
 	if (ret) {
