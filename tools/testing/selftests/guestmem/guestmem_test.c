@@ -29,6 +29,7 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1050,9 +1051,45 @@ TEST_F(gmem, convert_args)
 }
 
 /*
+ * A child touches the first page of @m (which must be shared), the parent
+ * converts that page of @fd to private, and the child touches it again.
+ * Returns 0 if the child could read it the first time and got SIGBUS the
+ * second, i.e. the conversion removed the child's page-table entry.
+ */
+static int child_loses_page(int fd, char *m, __u64 page)
+{
+	int to_child[2], to_parent[2], status, ret = -1;
+	char c = 0;
+	pid_t pid;
+
+	if (pipe(to_child) || pipe(to_parent))
+		return -1;
+	pid = fork();
+	if (!pid) {
+		bool before = touch_bus(m, false, 0);
+
+		if (write(to_parent[1], &c, 1) != 1 || read(to_child[0], &c, 1) != 1)
+			_exit(2);
+		_exit(!before && touch_bus(m, false, 0) ? 0 : 1);
+	}
+	if (pid > 0 && read(to_parent[0], &c, 1) == 1 &&
+	    !gmem_convert(fd, 0, page, true, 0, NULL) &&
+	    write(to_child[1], &c, 1) == 1 && waitpid(pid, &status, 0) == pid &&
+	    WIFEXITED(status))
+		ret = WEXITSTATUS(status);
+	close(to_child[0]);
+	close(to_child[1]);
+	close(to_parent[0]);
+	close(to_parent[1]);
+	return ret;
+}
+
+/*
  * In-place conversion from the host's side: what the host wrote to a
  * shared page survives a round trip through private, during which the
  * page raises SIGBUS; KVM_SET_MEMORY_ATTRIBUTES2_ZERO clears it instead.
+ * The pages were mapped when converted: the conversion removed the
+ * page-table entries, in this process and in a child's.
  */
 TEST_F(gmem, convert_host)
 {
@@ -1095,6 +1132,12 @@ TEST_F(gmem, convert_host)
 	ASSERT_EQ(0, gmem_convert(fd, self->page, self->page, false, 0, NULL));
 	ASSERT_TRUE(all_zero(m + self->page, self->page));
 	ASSERT_EQ(9, m[0]);
+
+	/*
+	 * Another process that maps the page (a child, which faulted it in
+	 * through the inherited mapping) loses it as well.
+	 */
+	ASSERT_EQ(0, child_loses_page(fd, m, self->page));
 	ASSERT_EQ(0, munmap(m, self->size));
 	ASSERT_EQ(0, close(fd));
 }
