@@ -22,6 +22,23 @@
 #endif
 
 /*
+ * The in-place conversion ioctl on a guest_memfd (our kernel; the values
+ * of the upstream proposal), for the bench, built against stock headers.
+ */
+#ifndef KVM_SET_MEMORY_ATTRIBUTES2
+struct kvm_memory_attributes2 {
+	__u64 offset;
+	__u64 size;
+	__u64 attributes;
+	__u64 flags;
+	__u64 error_offset;
+	__u64 reserved[11];
+};
+
+#define KVM_SET_MEMORY_ATTRIBUTES2	_IOWR(KVMIO, 0xd2, struct kvm_memory_attributes2)
+#endif
+
+/*
  * A counter of debugfs guestmem/ ("tlb_flushes", "pages_unmapped"), or -1
  * if the kernel has no such file.
  */

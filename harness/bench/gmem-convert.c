@@ -44,18 +44,6 @@
 #define SIZE		(4ul << 20)
 #define ITERS		101
 
-/* The in-place conversion ioctl, for headers that lack it (stock 6.12). */
-struct gmem_attributes2 {
-	__u64 offset;
-	__u64 size;
-	__u64 attributes;
-	__u64 flags;
-	__u64 error_offset;
-	__u64 reserved[11];
-};
-
-#define GMEM_SET_MEMORY_ATTRIBUTES2	_IOWR(KVMIO, 0xd2, struct gmem_attributes2)
-
 static int vm;
 
 static void die(const char *what)
@@ -94,11 +82,11 @@ static int convert(int gfd, __u64 len, int private)
 	struct kvm_memory_attributes a = {
 		.address = GPA, .size = len, .attributes = attrs,
 	};
-	struct gmem_attributes2 a2 = { .offset = 0, .size = len, .attributes = attrs };
+	struct kvm_memory_attributes2 a2 = { .size = len, .attributes = attrs };
 
 	if (gfd < 0)
 		return ioctl(vm, KVM_SET_MEMORY_ATTRIBUTES, &a);
-	return ioctl(gfd, GMEM_SET_MEMORY_ATTRIBUTES2, &a2);
+	return ioctl(gfd, KVM_SET_MEMORY_ATTRIBUTES2, &a2);
 }
 
 /*

@@ -1843,6 +1843,28 @@ TEST_F(bind, guest_file_closed)
 }
 
 /*
+ * guest_create(), then the host's mapping of the guest's memory, for a
+ * variant whose file has GUEST_MEMFD_FLAG_MMAP.  For any other variant,
+ * checks that the file refuses conversions (-EINVAL), destroys the guest
+ * and returns NULL: the case has nothing more to test.
+ */
+static char *guest_create_mapped(struct __test_metadata *_metadata, FIXTURE_DATA(bind) * self,
+				 const FIXTURE_VARIANT(bind) * variant, struct guest *g)
+{
+	char *m;
+
+	guest_create(_metadata, self, variant, g);
+	if (!(variant->gmem_flags & GUEST_MEMFD_FLAG_MMAP)) {
+		ASSERT_ERR(EINVAL, gmem_convert(self->gmem, 0, GUEST_SIZE, false, 0, NULL));
+		guest_destroy(_metadata, g);
+		return NULL;
+	}
+	m = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, self->gmem, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	return m;
+}
+
+/*
  * In-place conversion with a guest (seeds 003 and 004): the host fills a
  * shared range through mmap, converts it to private, the guest reads the
  * same bytes and writes new ones, the range is converted back and the host
@@ -1858,14 +1880,9 @@ TEST_F(bind, guest_convert)
 	char *m;
 	int i;
 
-	guest_create(_metadata, self, variant, &g);
-	if (!(variant->gmem_flags & GUEST_MEMFD_FLAG_MMAP)) {
-		ASSERT_ERR(EINVAL, gmem_convert(self->gmem, 0, GUEST_SIZE, false, 0, NULL));
-		guest_destroy(_metadata, &g);
+	m = guest_create_mapped(_metadata, self, variant, &g);
+	if (!m)
 		return;
-	}
-	m = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, self->gmem, 0);
-	ASSERT_NE(MAP_FAILED, m);
 	ASSERT_TRUE(touch_bus(m, false, 0));
 
 	ASSERT_EQ(0, gmem_convert(self->gmem, 0, n * self->page, false, 0, NULL));
@@ -2000,15 +2017,10 @@ TEST_F(bind, race)
 	char *m;
 	int i;
 
-	guest_create(_metadata, self, variant, &g);
-	if (!(variant->gmem_flags & GUEST_MEMFD_FLAG_MMAP)) {
-		ASSERT_ERR(EINVAL, gmem_convert(self->gmem, 0, GUEST_SIZE, false, 0, NULL));
-		guest_destroy(_metadata, &g);
-		return;
-	}
 	ASSERT_EQ(RACE_PAGES * self->page, GUEST_SIZE);
-	m = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, self->gmem, 0);
-	ASSERT_NE(MAP_FAILED, m);
+	m = guest_create_mapped(_metadata, self, variant, &g);
+	if (!m)
+		return;
 	conv = (struct race){ .gmem = self->gmem, .m = m, .page = self->page, .seed = 1 };
 	touch = conv;
 	touch.seed = 2;
