@@ -442,10 +442,10 @@ static long guestmem_fallocate(struct file *file, int mode, loff_t offset,
 /*
  * Host mappings.  Only shared pages are ever mapped: a fault checks the
  * page's state under the invalidate lock, held shared, and a conversion to
- * private takes that lock exclusive and then unmaps the range, so a page
- * is never mapped while private.  The folio is handed to the fault with a
- * reference and locked; a conversion that catches it between this handler
- * and its mapping sees that reference and refuses.
+ * private takes that lock exclusive and then unmaps every mapped folio of
+ * the range, so a page is never mapped while private.  The folio is handed
+ * to the fault with a reference and locked; a conversion that catches it
+ * between this handler and its mapping sees that reference and refuses.
  */
 static vm_fault_t guestmem_fault(struct vm_fault *vmf)
 {
@@ -532,9 +532,11 @@ static long guestmem_ioctl(struct file *file, unsigned int cmd,
  * page cache's and the caller's: a GUP pin (O_DIRECT, vmsplice, vhost, an
  * IOMMU) would keep host access to a private page.  Only folios that are
  * mapped are unmapped, one by one: a page with no folio, or a folio with
- * no mapping, has no page-table entry to remove (faults wait for the
- * invalidate lock, held exclusive), and unmapping the whole range would
- * call every MMU notifier of every process that maps the file.
+ * no mapping, has no page-table entry to remove (every entry holds a
+ * folio reference, which the check below sees; a new fault waits for the
+ * invalidate lock, and one in flight holds its reference), and unmapping
+ * the whole range would call every MMU notifier of every process that
+ * maps the file.
  * Returns 0, or -EAGAIN with the first page found busy in *@busy.  Per-CPU
  * LRU batches hold references to new folios for a while: on a miss they
  * are drained once and the range checked again.  A poisoned folio keeps
