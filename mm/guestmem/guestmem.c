@@ -21,7 +21,8 @@
  * holds when it takes it; callbacks run under it.  Below it come the
  * backends' own locks (taken in the invalidation callbacks) and the folio
  * lock, which protects a folio's direct-map state, with i_mmap_rwsem
- * under it (a conversion unmaps a folio from the host).  See Documentation/mm/guestmem.rst.
+ * under it (a conversion unmaps a folio from the host).  See
+ * Documentation/mm/guestmem.rst.
  */
 
 #define pr_fmt(fmt) "guestmem: " fmt
@@ -587,20 +588,19 @@ again:
 }
 
 /*
- * Make the direct-map state of the folios in [start, end) follow their
- * new state: out if private (removed without a flush, collected in
- * @batch), back in if shared, zeroed on the way if asked (through the
- * direct map, so a private folio comes back in for that and leaves again;
- * its direct map is split already, so leaving again does not allocate).
- * Called after the state changed, under the invalidate lock held
- * exclusive; a lookup that allocated a folio meanwhile chose from the
- * state it read under the same folio lock.  Fails only when a shared
- * folio cannot leave the direct map; guestmem_convert_undo() then puts
- * back what this call removed.
+ * Make the direct-map state of each folio in [start, end) follow the state
+ * of its page: out if private in a %GUESTMEM_F_NO_DIRECT_MAP file (removed
+ * without a flush, collected in @batch), back in if shared; zeroed on the
+ * way if asked (through the direct map, so a private folio comes back in
+ * for that and leaves again; its direct map is split already, so leaving
+ * again does not allocate).  Called after the state changed, under the
+ * invalidate lock held exclusive; a lookup that allocated a folio
+ * meanwhile chose from the state it read under the same folio lock.
+ * Fails only when a folio cannot leave the direct map.
  */
-static int guestmem_convert_folios(struct guestmem *gm, pgoff_t start,
-				   pgoff_t end, bool to_private, bool zero,
-				   struct guestmem_batch *batch)
+static int guestmem_sync_folios(struct guestmem *gm, pgoff_t start,
+				pgoff_t end, bool zero,
+				struct guestmem_batch *batch)
 {
 	bool nodm = gm->flags & GUESTMEM_F_NO_DIRECT_MAP;
 	struct folio_batch fbatch;
@@ -613,15 +613,15 @@ static int guestmem_convert_folios(struct guestmem *gm, pgoff_t start,
 	       filemap_get_folios(gm_mapping(gm), &index, end - 1, &fbatch)) {
 		for (i = 0; i < folio_batch_count(&fbatch); i++) {
 			struct folio *folio = fbatch.folios[i];
-
 			bool poisoned = folio_contain_hwpoisoned_page(folio);
+			bool private = guestmem_page_private(gm, folio->index);
 
 			folio_lock(folio);
-			if (folio_test_checked(folio) && (!to_private || zero))
+			if (folio_test_checked(folio) && (!private || zero))
 				guestmem_unzap_folio(folio);
 			if (zero && !poisoned)
 				folio_zero_range(folio, 0, folio_size(folio));
-			if (to_private && nodm && !folio_test_checked(folio) &&
+			if (private && nodm && !folio_test_checked(folio) &&
 			    !poisoned)
 				ret = guestmem_zap_folio(gm, folio, batch);
 			folio_unlock(folio);
@@ -632,36 +632,6 @@ static int guestmem_convert_folios(struct guestmem *gm, pgoff_t start,
 		cond_resched();
 	}
 	return ret;
-}
-
-/*
- * Put back what guestmem_convert_folios() removed before it failed, once
- * the state of the pages that were shared is restored: every folio out of
- * the direct map whose page is shared again.  A lookup that read the
- * state before the restore, and removed a folio on its own, is caught
- * too: both hold the folio lock, and the restore came first.
- */
-static void guestmem_convert_undo(struct guestmem *gm, pgoff_t start,
-				  pgoff_t end)
-{
-	struct folio_batch fbatch;
-	pgoff_t index = start;
-	unsigned int i;
-
-	folio_batch_init(&fbatch);
-	while (filemap_get_folios(gm_mapping(gm), &index, end - 1, &fbatch)) {
-		for (i = 0; i < folio_batch_count(&fbatch); i++) {
-			struct folio *folio = fbatch.folios[i];
-
-			folio_lock(folio);
-			if (folio_test_checked(folio) &&
-			    !guestmem_page_private(gm, folio->index))
-				guestmem_unzap_folio(folio);
-			folio_unlock(folio);
-		}
-		folio_batch_release(&fbatch);
-		cond_resched();
-	}
 }
 
 /* Each binding's ->convert(); a refusal names the binding's first page. */
@@ -800,10 +770,17 @@ int guestmem_convert(struct file *file, pgoff_t start, pgoff_t nr,
 	 */
 	smp_mb();
 
-	ret = guestmem_convert_folios(gm, start, end, to_private,
-				      flags & GUESTMEM_CONVERT_ZERO, &batch);
+	ret = guestmem_sync_folios(gm, start, end,
+				   flags & GUESTMEM_CONVERT_ZERO, &batch);
 	if (ret && was_private) {
-		/* Only a removal from the direct map fails: to private. */
+		/*
+		 * Only a removal from the direct map fails: to private.  Put
+		 * back the state of the pages that were shared, then let the
+		 * folios follow it again: those this call removed come back.
+		 * A lookup that read the state before the restore, and removed
+		 * a folio on its own, is caught too: both hold the folio lock,
+		 * and the restore came first.
+		 */
 		for (i = 0; i < nr; i++) {
 			if (!test_bit(i, was_private))
 				__set_bit(start + i, gm->shared);
@@ -812,7 +789,7 @@ int guestmem_convert(struct file *file, pgoff_t start, pgoff_t nr,
 		}
 		/* The state before the folios, as above. */
 		smp_mb();
-		guestmem_convert_undo(gm, start, end);
+		guestmem_sync_folios(gm, start, end, false, &batch);
 	}
 	guestmem_flush(gm, &batch);
 out_end:
