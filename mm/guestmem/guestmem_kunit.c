@@ -1069,6 +1069,56 @@ static void guestmem_test_convert_no_direct_map(struct kunit *test)
 	__fput_sync(file);
 }
 
+/*
+ * A conversion to private whose removal from the direct map fails midway
+ * changes nothing: pages that were shared are shared again and back in
+ * the direct map, the page that was private already stays out, and the
+ * same conversion works once removal works.
+ */
+static void guestmem_test_convert_failure(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	struct guestmem_binding b;
+	struct folio *folio;
+	struct file *file;
+	pgoff_t i;
+
+	if (!(guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP))
+		kunit_skip(test, "the direct map cannot be changed on this system");
+	file = create_mmap(test, GUESTMEM_F_NO_DIRECT_MAP | GUESTMEM_F_INIT_SHARED);
+	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, 4), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 3, 1, true, 0, NULL), 0);
+
+	/* Page 0 leaves, page 1 fails. */
+	fb->unmap_fail_at = 2;
+	kunit_activate_static_stub(test, guestmem_unmap_page, unmap_page_failing);
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 4, true, 0, NULL), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, fb->unmap_calls, 2);
+	kunit_deactivate_static_stub(test, guestmem_unmap_page);
+
+	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, 4), 1);
+	KUNIT_EXPECT_TRUE(test, guestmem_is_private(&b, 3));
+	for (i = 0; i < 4; i++) {
+		folio = cached_folio(test, file, i);
+		KUNIT_EXPECT_EQ_MSG(test, guestmem_folio_nr_mapped(folio), i < 3 ? 1UL : 0UL,
+				    "page %lu", i);
+		folio_put(folio);
+	}
+
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 4, true, 0, NULL), 0);
+	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, 4), 4);
+	for (i = 0; i < 4; i++) {
+		folio = cached_folio(test, file, i);
+		KUNIT_EXPECT_EQ_MSG(test, guestmem_folio_nr_mapped(folio), 0,
+				    "page %lu", i);
+		folio_put(folio);
+	}
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+}
+
 static int guestmem_test_init(struct kunit *test)
 {
 	test->priv = kunit_kzalloc(test, sizeof(struct fake_backend), GFP_KERNEL);
@@ -1155,6 +1205,7 @@ static struct kunit_case guestmem_test_cases[] = {
 	KUNIT_CASE(guestmem_test_state),
 	KUNIT_CASE(guestmem_test_convert),
 	KUNIT_CASE(guestmem_test_convert_no_direct_map),
+	KUNIT_CASE(guestmem_test_convert_failure),
 	{}
 };
 
