@@ -206,11 +206,17 @@ int kvm_gmem_create(struct kvm *kvm, struct kvm_create_guest_memfd *args)
 		return -EINVAL;
 	if (args->flags & GUEST_MEMFD_FLAG_NO_DIRECT_MAP)
 		gflags |= GUESTMEM_F_NO_DIRECT_MAP;
-	if (args->flags & GUEST_MEMFD_FLAG_MMAP)
+	/*
+	 * Any subset of the supported flags is valid, as upstream.  Without
+	 * MMAP the file keeps no shared/private state and the host cannot
+	 * map it, so INIT_SHARED alone has nothing to act on: accepted, and
+	 * the file is the same as one created without it.
+	 */
+	if (args->flags & GUEST_MEMFD_FLAG_MMAP) {
 		gflags |= GUESTMEM_F_MMAP;
-	/* The library refuses INIT_SHARED without MMAP: -EINVAL, as upstream. */
-	if (args->flags & GUEST_MEMFD_FLAG_INIT_SHARED)
-		gflags |= GUESTMEM_F_INIT_SHARED;
+		if (args->flags & GUEST_MEMFD_FLAG_INIT_SHARED)
+			gflags |= GUESTMEM_F_INIT_SHARED;
+	}
 
 	if (size <= 0 || !PAGE_ALIGNED(size))
 		return -EINVAL;
