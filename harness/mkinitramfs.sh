@@ -75,6 +75,9 @@ if [ "$mode" = test ]; then
 		tmo=$(conf_lookup "$arch" "$bin" timeout || echo $DEFAULT_TIMEOUT)
 		req=optional
 		conf_lookup "$arch" "$bin" require >/dev/null && req=required
+		# Only upstream tests may be retried (never ours, which
+		# do not go through this file).
+		conf_lookup "$arch" "$bin" timing >/dev/null && req=$req,retry
 		add "kvm/$bin" "$tmo" "$req" "$sel/kvm/$bin"
 	done
 	# Every "require" line must have found its test.
