@@ -23,6 +23,7 @@ kmake "$(obj_dir stock $arch bench)" "$(pristine_dir)" headers_install \
 	INSTALL_HDR_PATH="$hdr" >/dev/null
 for c in "$TOP"/harness/bench/*.c; do
 	gcc -static -O2 -Wall -Werror -isystem "$hdr/include" \
+		-I "$TOP/tools/testing/selftests/guestmem" \
 		-o "$BUILD/obj/bench-$arch/$(basename "$c" .c)" "$c"
 done
 

@@ -17,4 +17,5 @@ mkdir -p "$out"
 [ -d "$hdr/include/linux" ] ||
 	kmake "$obj" "$src" headers_install INSTALL_HDR_PATH="$hdr" >/dev/null
 ${CROSS}gcc -static -O2 -Wall -Werror -isystem "$hdr/include" \
+	-I "$TOP/tools/testing/selftests/guestmem" \
 	-o "$out/gmem-demo" "$TOP/harness/demo/gmem-demo.c"

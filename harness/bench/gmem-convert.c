@@ -38,7 +38,7 @@
 #include <linux/falloc.h>
 #include <linux/kvm.h>
 
-#include "../guestmem-user.h"
+#include "guestmem_util.h"
 
 #define GPA		0x10000000ul
 #define SIZE		(4ul << 20)
@@ -120,12 +120,10 @@ static void bench_range(int gfd, __u64 len, const char *prefix, const char *size
 
 static void bench_file(__u64 flags, const char *prefix)
 {
-	struct kvm_create_guest_memfd gmem = { .size = SIZE, .flags = flags };
-	struct kvm_userspace_memory_region2 slot;
 	int gfd, inplace = flags & GUEST_MEMFD_FLAG_MMAP;
 	void *shared;
 
-	gfd = ioctl(vm, KVM_CREATE_GUEST_MEMFD, &gmem);
+	gfd = gmu_create_gmem(vm, SIZE, flags);
 	if (gfd < 0)
 		die("KVM_CREATE_GUEST_MEMFD");
 	if (fallocate(gfd, FALLOC_FL_KEEP_SIZE, 0, SIZE))
@@ -138,22 +136,13 @@ static void bench_file(__u64 flags, const char *prefix)
 	if (shared == MAP_FAILED)
 		die("mmap");
 
-	memset(&slot, 0, sizeof(slot));
-	slot.slot = 1;
-	slot.flags = KVM_MEM_GUEST_MEMFD;
-	slot.guest_phys_addr = GPA;
-	slot.memory_size = SIZE;
-	slot.userspace_addr = (uintptr_t)shared;
-	slot.guest_memfd = gfd;
-	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &slot))
+	if (gmu_set_region(vm, 1, KVM_MEM_GUEST_MEMFD, GPA, SIZE, shared, gfd, 0))
 		die("KVM_SET_USER_MEMORY_REGION2");
 
 	bench_range(inplace ? gfd : -1, 4096, prefix, "4KiB");
 	bench_range(inplace ? gfd : -1, 2ul << 20, prefix, "2MiB");
 
-	slot.memory_size = 0;
-	slot.flags = 0;
-	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &slot))
+	if (gmu_delete_region(vm, 1))
 		die("KVM_SET_USER_MEMORY_REGION2 (delete)");
 	munmap(shared, SIZE);
 	close(gfd);
@@ -161,24 +150,19 @@ static void bench_file(__u64 flags, const char *prefix)
 
 int main(void)
 {
-	int kvm, types, flags;
+	__u64 flags;
+	int kvm;
 
-	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm < 0)
-		die("open /dev/kvm");
-	types = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_VM_TYPES);
-	if (types < 0 || !(types & (1 << KVM_X86_SW_PROTECTED_VM))) {
+	vm = gmu_create_vm(&kvm, KVM_X86_SW_PROTECTED_VM, die);
+	if (vm < 0) {
 		printf("gmem-convert: KVM_X86_SW_PROTECTED_VM is not supported\n");
 		return 1;
 	}
-	vm = ioctl(kvm, KVM_CREATE_VM, KVM_X86_SW_PROTECTED_VM);
-	if (vm < 0)
-		die("KVM_CREATE_VM");
 
 	bench_file(0, "vmattr/");
 
-	flags = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_FLAGS);
-	if (flags > 0 && (flags & GUEST_MEMFD_FLAG_MMAP)) {
+	flags = gmu_gmem_flags(vm);
+	if (flags & GUEST_MEMFD_FLAG_MMAP) {
 		bench_file(GUEST_MEMFD_FLAG_MMAP, "inplace/");
 		if (flags & GUEST_MEMFD_FLAG_NO_DIRECT_MAP)
 			bench_file(GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_NO_DIRECT_MAP,

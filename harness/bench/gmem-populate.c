@@ -54,7 +54,7 @@
 #include <linux/kvm.h>
 #include <asm/processor-flags.h>
 
-#include "../guestmem-user.h"
+#include "guestmem_util.h"
 
 #define CODE_GPA	0x0ul
 #define CODE_SIZE	0x1000ul
@@ -286,7 +286,7 @@ static void check_shared_side_untouched(void)
 /* The library's kernel TLB flush count (debugfs), or -1 without it. */
 static long tlb_flushes(void)
 {
-	return guestmem_stat("tlb_flushes");
+	return gmu_stat("tlb_flushes");
 }
 
 /* A /proc/meminfo field in kB ("DirectMap4k"), or -1 if it has none. */
@@ -319,26 +319,16 @@ static void report_directmap(const char *when)
  */
 static void bench_file(__u64 flags, const char *prefix, int count_flushes)
 {
-	struct kvm_create_guest_memfd gmem = { .size = PRIV_SIZE, .flags = flags };
 	double pop[ROUNDS], punch[ROUNDS], fault[ROUNDS], retouch[ROUNDS];
 	double punch_mapped[ROUNDS], prefaulted[ROUNDS], fault_ms;
 	long pop_flushes = 0, fault_flushes = 0, prefault_flushes = 0, f0;
-	struct kvm_userspace_memory_region2 slot;
 	char name[64];
 	int i;
 
-	gfd = ioctl(vm, KVM_CREATE_GUEST_MEMFD, &gmem);
+	gfd = gmu_create_gmem(vm, PRIV_SIZE, flags);
 	if (gfd < 0)
 		die("KVM_CREATE_GUEST_MEMFD");
-	memset(&slot, 0, sizeof(slot));
-	slot.slot = 1;
-	slot.flags = KVM_MEM_GUEST_MEMFD;
-	slot.guest_phys_addr = PRIV_GPA;
-	slot.memory_size = PRIV_SIZE;
-	slot.userspace_addr = (uintptr_t)shared;
-	slot.guest_memfd = gfd;
-	slot.guest_memfd_offset = 0;
-	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &slot))
+	if (gmu_set_region(vm, 1, KVM_MEM_GUEST_MEMFD, PRIV_GPA, PRIV_SIZE, shared, gfd, 0))
 		die("KVM_SET_USER_MEMORY_REGION2 (guest_memfd)");
 
 	for (i = 0; i < ROUNDS; i++) {
@@ -383,9 +373,7 @@ static void bench_file(__u64 flags, const char *prefix, int count_flushes)
 		       prefix, (double)prefault_flushes / ROUNDS / NR_PAGES);
 	}
 
-	slot.memory_size = 0;
-	slot.flags = 0;
-	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &slot))
+	if (gmu_delete_region(vm, 1))
 		die("KVM_SET_USER_MEMORY_REGION2 (delete)");
 	close(gfd);
 }
@@ -397,19 +385,12 @@ int main(void)
 		.size = PRIV_SIZE,
 		.attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE,
 	};
-	struct kvm_userspace_memory_region2 slot;
-	int kvm, run_size, types, flags;
 	void *code;
+	int kvm;
 
-	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm < 0)
-		die("open /dev/kvm");
-	types = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_VM_TYPES);
-	if (types < 0 || !(types & (1 << KVM_X86_SW_PROTECTED_VM)))
-		fail("KVM_X86_SW_PROTECTED_VM is not supported");
-	vm = ioctl(kvm, KVM_CREATE_VM, KVM_X86_SW_PROTECTED_VM);
+	vm = gmu_create_vm(&kvm, KVM_X86_SW_PROTECTED_VM, die);
 	if (vm < 0)
-		die("KVM_CREATE_VM");
+		fail("KVM_X86_SW_PROTECTED_VM is not supported");
 
 	code = mmap(NULL, CODE_SIZE, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -419,31 +400,17 @@ int main(void)
 		die("mmap");
 	memcpy(code, guest_touch, guest_touch_end - guest_touch);
 
-	memset(&slot, 0, sizeof(slot));
-	slot.slot = 0;
-	slot.guest_phys_addr = CODE_GPA;
-	slot.memory_size = CODE_SIZE;
-	slot.userspace_addr = (uintptr_t)code;
-	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &slot))
+	if (gmu_set_region(vm, 0, 0, CODE_GPA, CODE_SIZE, code, 0, 0))
 		die("KVM_SET_USER_MEMORY_REGION2 (code)");
 	if (ioctl(vm, KVM_SET_MEMORY_ATTRIBUTES, &attr))
 		die("KVM_SET_MEMORY_ATTRIBUTES (PRIVATE)");
 
-	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
-	if (vcpu < 0)
-		die("KVM_CREATE_VCPU");
-	run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (run_size < (int)sizeof(*run))
-		die("KVM_GET_VCPU_MMAP_SIZE");
-	run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
-	if (run == MAP_FAILED)
-		die("mmap kvm_run");
+	vcpu = gmu_create_vcpu(kvm, vm, 0, &run, die);
 	enter_protected_mode();
 
 	bench_file(0, "", 0);
 
-	flags = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_FLAGS);
-	if (flags > 0 && (flags & GUEST_MEMFD_FLAG_NO_DIRECT_MAP)) {
+	if (gmu_gmem_flags(vm) & GUEST_MEMFD_FLAG_NO_DIRECT_MAP) {
 		if (tlb_flushes() < 0)
 			fail("no debugfs guestmem/tlb_flushes");
 		report_directmap("before");

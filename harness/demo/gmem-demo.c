@@ -38,7 +38,7 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
-#include "../guestmem-user.h"
+#include "guestmem_util.h"
 
 #define CODE_GPA	0x0
 #define CODE_SIZE	0x10000
@@ -238,31 +238,24 @@ static uint32_t run_guest(const char *entry)
 
 int main(void)
 {
-	struct kvm_create_guest_memfd gmem = { .size = PRIV_SIZE };
 	struct kvm_enable_cap cap = {
 		.cap = KVM_CAP_EXIT_HYPERCALL,
 		.args[0] = 1 << KVM_HC_MAP_GPA_RANGE,
 	};
-	struct kvm_userspace_memory_region2 slot;
 	uint32_t *view;
 	struct statfs sfs;
 	struct iovec iov;
 	char *code, buf[64];
-	int kvm, run_size, flags;
 	long out, out2;
 	uint32_t word;
+	__u64 flags;
+	int kvm;
 
-	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm < 0)
-		die("open /dev/kvm");
-	if (!(ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_VM_TYPES) &
-	      (1 << KVM_X86_SW_PROTECTED_VM))) {
+	vm = gmu_create_vm(&kvm, KVM_X86_SW_PROTECTED_VM, die);
+	if (vm < 0) {
 		printf("demo: FAILED: KVM_X86_SW_PROTECTED_VM is not supported\n");
 		return 1;
 	}
-	vm = ioctl(kvm, KVM_CREATE_VM, KVM_X86_SW_PROTECTED_VM);
-	if (vm < 0)
-		die("KVM_CREATE_VM");
 	say("created a software-protected VM (private memory as in SEV-SNP/TDX, no such hardware)");
 	if (ioctl(vm, KVM_ENABLE_CAP, &cap))
 		die("KVM_ENABLE_CAP(KVM_CAP_EXIT_HYPERCALL)");
@@ -273,12 +266,11 @@ int main(void)
 		die("mmap");
 	memcpy(code, guest_code, guest_code_end - guest_code);
 
-	flags = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_FLAGS);
-	check(flags > 0 && (flags & GUEST_MEMFD_FLAG_NO_DIRECT_MAP) &&
-	      (flags & GUEST_MEMFD_FLAG_MMAP),
+	flags = gmu_gmem_flags(vm);
+	check((flags & GUEST_MEMFD_FLAG_NO_DIRECT_MAP) && (flags & GUEST_MEMFD_FLAG_MMAP),
 	      "KVM does not offer GUEST_MEMFD_FLAG_MMAP and NO_DIRECT_MAP");
-	gmem.flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_NO_DIRECT_MAP;
-	gfd = ioctl(vm, KVM_CREATE_GUEST_MEMFD, &gmem);
+	gfd = gmu_create_gmem(vm, PRIV_SIZE,
+			      GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_NO_DIRECT_MAP);
 	if (gfd < 0)
 		die("KVM_CREATE_GUEST_MEMFD");
 	say("created a %d KiB guest_memfd (MMAP, NO_DIRECT_MAP) for the guest: all private for now",
@@ -293,39 +285,21 @@ int main(void)
 		die("mmap(guest_memfd)");
 	say("the VMM mapped the guest_memfd: that mapping is its only view of the guest's memory");
 
-	memset(&slot, 0, sizeof(slot));
-	slot.slot = 0;
-	slot.guest_phys_addr = CODE_GPA;
-	slot.memory_size = CODE_SIZE;
-	slot.userspace_addr = (uintptr_t)code;
-	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &slot))
+	if (gmu_set_region(vm, 0, 0, CODE_GPA, CODE_SIZE, code, 0, 0))
 		die("KVM_SET_USER_MEMORY_REGION2 (code)");
-	slot.slot = 1;
-	slot.flags = KVM_MEM_GUEST_MEMFD;
-	slot.guest_phys_addr = PRIV_GPA;
-	slot.memory_size = PRIV_SIZE;
-	slot.userspace_addr = (uintptr_t)view;
-	slot.guest_memfd = gfd;
-	slot.guest_memfd_offset = 0;
-	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &slot))
+	if (gmu_set_region(vm, 1, KVM_MEM_GUEST_MEMFD, PRIV_GPA, PRIV_SIZE, view, gfd, 0))
 		die("KVM_SET_USER_MEMORY_REGION2 (guest_memfd)");
 	say("guest addresses 0x%x-0x%x are backed by the guest_memfd",
 	    PRIV_GPA, PRIV_GPA + PRIV_SIZE - 1);
 
-	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
-	if (vcpu < 0)
-		die("KVM_CREATE_VCPU");
-	run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
-	run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
-	if (run == MAP_FAILED)
-		die("mmap kvm_run");
+	vcpu = gmu_create_vcpu(kvm, vm, 0, &run, die);
 
-	out = guestmem_stat("pages_unmapped");
+	out = gmu_stat("pages_unmapped");
 	check(out >= 0, "no debugfs guestmem/pages_unmapped");
 	word = run_guest(guest_code);
 	say("the guest wrote 0x%08x into its private memory and read back 0x%08x", SECRET, word);
 	check(word == SECRET, "the guest did not read back its secret");
-	out2 = guestmem_stat("pages_unmapped");
+	out2 = gmu_stat("pages_unmapped");
 	say("that page left the kernel's direct map: %ld more page(s) out (guestmem debugfs)",
 	    out2 - out);
 	check(out2 - out == 1, "the guest's page is not out of the direct map");
@@ -342,8 +316,8 @@ int main(void)
 	say("the VMM now reads 0x%08x through its mapping: the page kept its contents",
 	    (uint32_t)vmm_read(view));
 	say("the shared page is back in the kernel's direct map (%ld page(s) out, as before)",
-	    guestmem_stat("pages_unmapped") - out);
-	check(guestmem_stat("pages_unmapped") == out, "the shared page is not in the direct map");
+	    gmu_stat("pages_unmapped") - out);
+	check(gmu_stat("pages_unmapped") == out, "the shared page is not in the direct map");
 
 	view[0] = REPLY;
 	word = run_guest(guest_read_word);
@@ -364,8 +338,8 @@ int main(void)
 	check(pipefd[0] < 0, "the conversion was not refused while the page was held");
 	check(vmm_read(view) == -1, "the VMM still reads the page");
 	say("the VMM's access raises SIGBUS again; the page left the direct map (%ld out)",
-	    guestmem_stat("pages_unmapped") - out);
-	check(guestmem_stat("pages_unmapped") - out == 1, "the page is not out of the direct map");
+	    gmu_stat("pages_unmapped") - out);
+	check(gmu_stat("pages_unmapped") - out == 1, "the page is not out of the direct map");
 	word = run_guest(guest_read_word);
 	say("the guest still reads 0x%08x: the reply survived both conversions",
 	    word);

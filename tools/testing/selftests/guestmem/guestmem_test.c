@@ -38,39 +38,8 @@
 #include <linux/kvm.h>
 
 #include "../kselftest_harness.h"
+#include "guestmem_util.h"
 
-/* Upstream's values (Linux 6.18 and the direct-map series), for old headers. */
-#ifndef KVM_CAP_GUEST_MEMFD_FLAGS
-#define KVM_CAP_GUEST_MEMFD_FLAGS	244
-#endif
-#ifndef GUEST_MEMFD_FLAG_NO_DIRECT_MAP
-#define GUEST_MEMFD_FLAG_NO_DIRECT_MAP	0x4ULL
-#endif
-#ifndef GUEST_MEMFD_FLAG_MMAP
-#define GUEST_MEMFD_FLAG_MMAP		0x1ULL
-#define GUEST_MEMFD_FLAG_INIT_SHARED	0x2ULL
-#endif
-/* The in-place conversion proposal's values (v8). */
-#ifndef KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES
-#define KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES	250
-#endif
-#ifndef KVM_SET_MEMORY_ATTRIBUTES2
-struct kvm_memory_attributes2 {
-	union {
-		__u64 address;
-		__u64 offset;
-	};
-	__u64 size;
-	__u64 attributes;
-	__u64 flags;
-	__u64 error_offset;
-	__u64 reserved[11];
-};
-
-#define KVM_SET_MEMORY_ATTRIBUTES2	_IOWR(KVMIO, 0xd2, struct kvm_memory_attributes2)
-#define KVM_SET_MEMORY_ATTRIBUTES2_ZERO		0x1ULL
-#define KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE	0x2ULL
-#endif
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE			25
 #endif

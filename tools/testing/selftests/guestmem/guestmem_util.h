@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the userspace programs around guestmem share: the guest_memfd uAPI
+ * values that older <linux/kvm.h> lack, in the complete form of the
+ * upstream series and proposals, small helpers that set up a VM, its
+ * guest_memfd memslots and a vCPU, and the guestmem library's debugfs
+ * counters.  Besides the selftests of this directory, the programs of
+ * harness/bench/ and harness/demo/ include it (built with -I on this
+ * directory).
+ *
+ * The helpers are named gmu_* so as not to clash with what a program
+ * defines itself; they return -1 with errno set, or, where a setup takes
+ * several steps, hand the name of a failed step to the caller's @die(),
+ * which prints it with strerror(errno) and must not return.
+ */
+#ifndef GUESTMEM_UTIL_H
+#define GUESTMEM_UTIL_H
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <linux/kvm.h>
+
+/* Upstream's values (Linux 6.18 and the direct-map series), for old headers. */
+#ifndef KVM_CAP_GUEST_MEMFD_FLAGS
+#define KVM_CAP_GUEST_MEMFD_FLAGS	244
+#endif
+#ifndef GUEST_MEMFD_FLAG_MMAP
+#define GUEST_MEMFD_FLAG_MMAP		0x1ULL
+#endif
+#ifndef GUEST_MEMFD_FLAG_INIT_SHARED
+#define GUEST_MEMFD_FLAG_INIT_SHARED	0x2ULL
+#endif
+#ifndef GUEST_MEMFD_FLAG_NO_DIRECT_MAP
+#define GUEST_MEMFD_FLAG_NO_DIRECT_MAP	0x4ULL
+#endif
+
+/*
+ * The in-place conversion proposal's values (v8): KVM_SET_MEMORY_ATTRIBUTES2
+ * on a guest_memfd, whose struct takes the file offset where the VM's takes
+ * a guest address.  The flags ZERO and PRESERVE are its earlier revisions'.
+ */
+#ifndef KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES
+#define KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES	250
+#endif
+#ifndef KVM_SET_MEMORY_ATTRIBUTES2
+struct kvm_memory_attributes2 {
+	union {
+		__u64 address;
+		__u64 offset;
+	};
+	__u64 size;
+	__u64 attributes;
+	__u64 flags;
+	__u64 error_offset;
+	__u64 reserved[11];
+};
+
+#define KVM_SET_MEMORY_ATTRIBUTES2	_IOWR(KVMIO, 0xd2, struct kvm_memory_attributes2)
+#endif
+#ifndef KVM_SET_MEMORY_ATTRIBUTES2_ZERO
+#define KVM_SET_MEMORY_ATTRIBUTES2_ZERO		0x1ULL
+#endif
+#ifndef KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE
+#define KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE	0x2ULL
+#endif
+
+/*
+ * Opens /dev/kvm into *@kvm and creates a VM of @type on it.  Returns the
+ * VM's fd, or -1 if KVM does not offer @type (KVM_CAP_VM_TYPES).  A step
+ * that fails goes to @die: "open /dev/kvm" or "KVM_CREATE_VM".
+ */
+static inline int gmu_create_vm(int *kvm, unsigned long type, void (*die)(const char *what))
+{
+	int types, vm;
+
+	*kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (*kvm < 0)
+		die("open /dev/kvm");
+	types = ioctl(*kvm, KVM_CHECK_EXTENSION, KVM_CAP_VM_TYPES);
+	if (types < 0 || !(types & (1 << type)))
+		return -1;
+	vm = ioctl(*kvm, KVM_CREATE_VM, type);
+	if (vm < 0)
+		die("KVM_CREATE_VM");
+	return vm;
+}
+
+/*
+ * The KVM_CREATE_GUEST_MEMFD flags that @fd (/dev/kvm or a VM) reports
+ * through KVM_CAP_GUEST_MEMFD_FLAGS; 0 where the capability is unknown.
+ */
+static inline __u64 gmu_gmem_flags(int fd)
+{
+	int r = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_FLAGS);
+
+	if (r < 0)
+		return 0;
+	return r;
+}
+
+/* KVM_CREATE_GUEST_MEMFD on @vm: the new file, or -1 with errno. */
+static inline int gmu_create_gmem(int vm, __u64 size, __u64 flags)
+{
+	struct kvm_create_guest_memfd args = {
+		.size = size,
+		.flags = flags,
+	};
+
+	return ioctl(vm, KVM_CREATE_GUEST_MEMFD, &args);
+}
+
+/*
+ * KVM_SET_USER_MEMORY_REGION2 on @vm: memslot @slot maps guest addresses
+ * [@gpa, @gpa + @size) to @hva and, with KVM_MEM_GUEST_MEMFD in @flags, to
+ * guest_memfd @gmem from @offset.  0, or -1 with errno.
+ */
+static inline int gmu_set_region(int vm, __u32 slot, __u32 flags, __u64 gpa, __u64 size,
+				 void *hva, int gmem, __u64 offset)
+{
+	struct kvm_userspace_memory_region2 region = {
+		.slot = slot,
+		.flags = flags,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)hva,
+		.guest_memfd = gmem,
+		.guest_memfd_offset = offset,
+	};
+
+	return ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &region);
+}
+
+/* Deletes memslot @slot of @vm (size 0): 0, or -1 with errno. */
+static inline int gmu_delete_region(int vm, __u32 slot)
+{
+	return gmu_set_region(vm, slot, 0, 0, 0, NULL, 0, 0);
+}
+
+/*
+ * Creates vCPU @id of @vm and maps its struct kvm_run into *@run; returns
+ * the vCPU's fd.  A step that fails goes to @die: "KVM_CREATE_VCPU",
+ * "KVM_GET_VCPU_MMAP_SIZE" (on @kvm, /dev/kvm) or "mmap kvm_run".
+ */
+static inline int gmu_create_vcpu(int kvm, int vm, unsigned long id, struct kvm_run **run,
+				  void (*die)(const char *what))
+{
+	int vcpu, run_size;
+
+	vcpu = ioctl(vm, KVM_CREATE_VCPU, id);
+	if (vcpu < 0)
+		die("KVM_CREATE_VCPU");
+	run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (run_size < (int)sizeof(**run))
+		die("KVM_GET_VCPU_MMAP_SIZE");
+	*run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	if (*run == MAP_FAILED)
+		die("mmap kvm_run");
+	return vcpu;
+}
+
+/*
+ * A counter of debugfs guestmem/ ("tlb_flushes", "pages_unmapped"), or -1
+ * if the kernel has no such file.
+ */
+static inline long gmu_stat(const char *name)
+{
+	char path[96];
+	long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/guestmem/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
+}
+
+#endif /* GUESTMEM_UTIL_H */
