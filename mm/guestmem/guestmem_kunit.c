@@ -16,7 +16,7 @@
 #include <linux/pagemap.h>
 #include <linux/set_memory.h>
 
-#include "guestmem.h"
+#include "internal.h"
 
 #define NR_PAGES	16
 #define MAX_EVENTS	32

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Bindings, lookup and invalidation: a backend binds a range of a file to
+ * one of its objects, looks up (and allocates) the folios behind it, and
+ * is told around every change to them.  The list of bindings is protected
+ * by the file's invalidate lock; lookups take no guestmem lock and are
+ * ordered by the backend against its ->invalidate_begin().
+ */
+
+#include <linux/guestmem.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/pagemap.h>
+#include <kunit/static_stub.h>
+#include <kunit/visibility.h>
+
+#include "internal.h"
+
+/*
+ * Invalidation: every attached binding that overlaps [start, end) gets
+ * ->invalidate_begin() before the folios change (@begin true) and
+ * ->invalidate_end() afterwards, both in list order and clipped to the
+ * binding.
+ */
+void guestmem_invalidate(struct guestmem *gm, pgoff_t start, pgoff_t end,
+			 bool begin)
+{
+	struct guestmem_binding *b;
+
+	lockdep_assert_held(&gm_mapping(gm)->invalidate_lock);
+
+	list_for_each_entry(b, &gm->bindings, entry) {
+		typeof(b->ops->invalidate_begin) fn = begin ?
+			b->ops->invalidate_begin : b->ops->invalidate_end;
+		pgoff_t s = max(start, b->start), e = min(end, b->end);
+
+		if (s < e && fn)
+			fn(b, s, e);
+	}
+}
+
+/*
+ * Find or allocate the folio at @index, locked.  The one per-folio word the
+ * library uses is folio->private, which points back to the file: without
+ * PG_private nothing else in mm reads it, and ->free_folio(), which gets no
+ * mapping, needs it to find the owner.
+ */
+VISIBLE_IF_KUNIT struct folio *guestmem_grab_folio(struct guestmem *gm,
+						   pgoff_t index)
+{
+	struct folio *folio;
+
+	KUNIT_STATIC_STUB_REDIRECT(guestmem_grab_folio, gm, index);
+
+	folio = filemap_grab_folio(gm_mapping(gm), index);
+	if (!IS_ERR(folio) && !folio->private)
+		folio->private = gm;
+	return folio;
+}
+EXPORT_SYMBOL_IF_KUNIT(guestmem_grab_folio);
+
+/* guestmem_grab_folio(), with its pages out of the direct map if need be. */
+struct folio *guestmem_take_folio(struct guestmem *gm, pgoff_t index,
+				  struct guestmem_batch *batch)
+{
+	struct folio *folio = guestmem_grab_folio(gm, index);
+	int ret;
+
+	/*
+	 * A poisoned folio is neither zeroed (that would consume the poison)
+	 * nor removed: the lookup fails with -EHWPOISON.
+	 */
+	if (IS_ERR(folio) || !(gm->flags & GUESTMEM_F_NO_DIRECT_MAP) ||
+	    folio_test_checked(folio) || folio_contain_hwpoisoned_page(folio))
+		return folio;
+	if (gm->shared) {
+		/*
+		 * The folio is in the page cache: a conversion that changes
+		 * the state from now on finds it (it waits for the folio
+		 * lock).  Pairs with the smp_mb() in guestmem_convert().
+		 */
+		smp_mb();
+	}
+	if (!guestmem_page_private(gm, folio->index))
+		return folio;
+
+	ret = guestmem_zap_folio(gm, folio, batch);
+	if (ret) {
+		folio_unlock(folio);
+		folio_put(folio);
+		return ERR_PTR(ret);
+	}
+	return folio;
+}
+
+/**
+ * guestmem_bind - bind a range of a guestmem file to a backend object
+ * @file: A guestmem file.
+ * @binding: The binding, embedded in the backend's object; unused before.
+ * @ops: Callbacks for this binding (->prepare_folio, ->invalidate_*).
+ * @start: First page of the range.
+ * @nr: Number of pages.
+ * @flags: %GUESTMEM_BIND_EXCLUSIVE refuses a range that overlaps another
+ *	binding with the same @ops.
+ *
+ * From now until guestmem_unbind(), @binding gets @ops->invalidate_begin
+ * and @ops->invalidate_end around every change to the folios of its range,
+ * and guestmem_get_folio() may be called on it.  The binding keeps the
+ * file's memory (not the file) alive.
+ *
+ * Context: Process context, may sleep; takes the file's invalidate lock.
+ * Return: 0 on success; -EINVAL if @file is not a guestmem file, @nr is 0
+ * or the range goes past the end of the file; -EEXIST if an exclusive
+ * binding would overlap another.
+ */
+int guestmem_bind(struct file *file, struct guestmem_binding *binding,
+		  const struct guestmem_ops *ops, pgoff_t start, pgoff_t nr,
+		  unsigned int flags)
+{
+	struct guestmem_binding *b;
+	struct address_space *mapping;
+	struct guestmem *gm;
+	pgoff_t end;
+	int ret = 0;
+
+	if (file->f_op != &guestmem_fops || !nr ||
+	    check_add_overflow(start, nr, &end))
+		return -EINVAL;
+	gm = GUESTMEM_I(file_inode(file));
+	mapping = gm_mapping(gm);
+	if (end > i_size_read(&gm->vfs_inode) >> PAGE_SHIFT)
+		return -EINVAL;
+
+	filemap_invalidate_lock(mapping);
+	if (flags & GUESTMEM_BIND_EXCLUSIVE) {
+		list_for_each_entry(b, &gm->bindings, entry) {
+			if (b->ops == ops && b->start < end && start < b->end) {
+				ret = -EEXIST;
+				goto out;
+			}
+		}
+	}
+	ihold(&gm->vfs_inode);
+	binding->gm = gm;
+	binding->ops = ops;
+	binding->start = start;
+	binding->end = end;
+	binding->detached = false;
+	list_add_tail(&binding->entry, &gm->bindings);
+out:
+	filemap_invalidate_unlock(mapping);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(guestmem_bind);
+
+/**
+ * guestmem_unbind - remove a binding made by guestmem_bind()
+ * @binding: The binding.
+ *
+ * After this returns no callback runs for @binding and it may be freed.
+ * Works whether or not the file was closed first.  The caller must have
+ * stopped using folios it got through @binding.  Dropping the binding's
+ * reference may free the file's inode (its memory went at the last close).
+ *
+ * Context: Process context, may sleep; takes the file's invalidate lock.
+ * Allowed from the owner's ->release(), which runs with no lock held.
+ */
+void guestmem_unbind(struct guestmem_binding *binding)
+{
+	struct guestmem *gm = binding->gm;
+	struct address_space *mapping = gm_mapping(gm);
+
+	filemap_invalidate_lock(mapping);
+	list_del_init(&binding->entry);
+	WRITE_ONCE(binding->detached, true);
+	filemap_invalidate_unlock(mapping);
+
+	binding->gm = NULL;
+	iput(&gm->vfs_inode);
+}
+EXPORT_SYMBOL_GPL(guestmem_unbind);
+
+/**
+ * guestmem_lock - hold off changes to the folios of a bound file
+ * @binding: A binding of the file.
+ *
+ * While held, no folio of the file is removed (punch hole) and no binding
+ * of the file comes or goes, so a backend can fill several folios (for
+ * example a confidential guest's initial image) as one step.
+ * guestmem_get_folio() may be used under it.  Pairs with guestmem_unlock().
+ *
+ * Context: Process context, may sleep.  Not to be held across a return
+ * to userspace; no guestmem callback may take it.
+ */
+void guestmem_lock(struct guestmem_binding *binding)
+{
+	filemap_invalidate_lock(gm_mapping(binding->gm));
+}
+EXPORT_SYMBOL_GPL(guestmem_lock);
+
+/**
+ * guestmem_unlock - release the lock taken by guestmem_lock()
+ * @binding: The binding given to guestmem_lock().
+ *
+ * Context: Process context.
+ */
+void guestmem_unlock(struct guestmem_binding *binding)
+{
+	filemap_invalidate_unlock(gm_mapping(binding->gm));
+}
+EXPORT_SYMBOL_GPL(guestmem_unlock);
+
+/*
+ * Zero a new folio and let the backend prepare it for the guest; the folio
+ * is "prepared" (PG_uptodate) only when both succeeded.
+ */
+static int guestmem_prepare_folio(struct guestmem_binding *b, pgoff_t index,
+				  struct folio *folio)
+{
+	unsigned long nr = folio_nr_pages(folio);
+	int ret;
+
+	/* Out of the direct map, it was zeroed before it left. */
+	if (!folio_test_checked(folio))
+		folio_zero_range(folio, 0, folio_size(folio));
+
+	if (b->ops->prepare_folio) {
+		ret = b->ops->prepare_folio(b, ALIGN_DOWN(index, nr), folio);
+		if (ret)
+			return ret;
+	}
+	folio_mark_uptodate(folio);
+	return 0;
+}
+
+/**
+ * guestmem_get_folio - get the folio backing a page of a bound range
+ * @binding: The binding the access is for.
+ * @index: Page of the file, within the binding.
+ * @flags: %GUESTMEM_GET_PREPARE: zero and prepare the folio (the owner's
+ *	->prepare_folio) if it was not prepared yet.
+ *	%GUESTMEM_GET_UNPREPARED: fail if the folio was prepared already;
+ *	the caller fills it and calls guestmem_folio_mark_prepared().  Not
+ *	in a %GUESTMEM_F_NO_DIRECT_MAP file, whose folios the kernel cannot
+ *	write.
+ *
+ * Allocates the folio on first use.  The folio may be larger than a page;
+ * its page for @index is folio_file_page(folio, @index).
+ *
+ * Context: Process context, may sleep.  No guestmem lock is needed; the
+ * caller orders the result against ->invalidate_begin() itself (KVM
+ * retries on mmu_invalidate_seq).
+ * Return: The folio, locked and with a reference the caller drops with
+ * folio_put() (after folio_unlock()); or ERR_PTR(-EFAULT) if the file was
+ * closed, ERR_PTR(-EIO) if @index is outside the binding,
+ * ERR_PTR(-EHWPOISON) for a poisoned folio, ERR_PTR(-EEXIST) for a
+ * prepared folio with %GUESTMEM_GET_UNPREPARED, ERR_PTR(-EACCES) for
+ * %GUESTMEM_GET_UNPREPARED in a %GUESTMEM_F_NO_DIRECT_MAP file,
+ * ERR_PTR(-ENOMEM) or another error of removal from the direct map, or the
+ * error of ->prepare_folio().
+ */
+struct folio *guestmem_get_folio(struct guestmem_binding *binding,
+				 pgoff_t index, unsigned int flags)
+{
+	struct guestmem_batch batch = GUESTMEM_BATCH_INIT;
+	struct guestmem *gm = binding->gm;
+	struct folio *folio;
+	int ret = 0;
+
+	if (READ_ONCE(binding->detached))
+		return ERR_PTR(-EFAULT);
+	if (index < binding->start || index >= binding->end)
+		return ERR_PTR(-EIO);
+	/* The caller would write the folio through the direct map. */
+	if ((flags & GUESTMEM_GET_UNPREPARED) &&
+	    (gm->flags & GUESTMEM_F_NO_DIRECT_MAP))
+		return ERR_PTR(-EACCES);
+
+	folio = guestmem_take_folio(gm, index, &batch);
+	guestmem_flush(gm, &batch);
+	if (IS_ERR(folio))
+		return folio;
+
+	/* Removed by an fallocate() that has not flushed yet: flush now. */
+	if (folio_test_checked(folio) && atomic_read(&gm->unflushed)) {
+		unsigned long addr = (unsigned long)folio_address(folio);
+
+		guestmem_flush_range(addr, addr + folio_size(folio));
+	}
+
+	if (folio_test_hwpoison(folio))
+		ret = -EHWPOISON;
+	else if (folio_test_uptodate(folio))
+		ret = flags & GUESTMEM_GET_UNPREPARED ? -EEXIST : 0;
+	else if (flags & GUESTMEM_GET_PREPARE)
+		ret = guestmem_prepare_folio(binding, index, folio);
+
+	if (ret) {
+		folio_unlock(folio);
+		folio_put(folio);
+		return ERR_PTR(ret);
+	}
+	return folio;
+}
+EXPORT_SYMBOL_GPL(guestmem_get_folio);
+
+/**
+ * guestmem_folio_mark_prepared - record that a folio is ready for the guest
+ * @folio: A locked folio from guestmem_get_folio().
+ *
+ * For a backend that filled the folio itself (%GUESTMEM_GET_UNPREPARED):
+ * later lookups with %GUESTMEM_GET_PREPARE will not zero it again.
+ *
+ * Context: Any context.  The caller holds a reference to @folio and
+ * either its lock or guestmem_lock().
+ */
+void guestmem_folio_mark_prepared(struct folio *folio)
+{
+	folio_mark_uptodate(folio);
+}
+EXPORT_SYMBOL_GPL(guestmem_folio_mark_prepared);

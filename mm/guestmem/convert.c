@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Shared and private memory: the per-page state of a %GUESTMEM_F_MMAP file
+ * and its in-place conversion.  The state is written only under the
+ * file's invalidate lock held exclusive and read without a lock (see
+ * struct guestmem.shared); a conversion takes folio locks and, to unmap
+ * folios from the host, i_mmap_rwsem under them.
+ */
+
+#include <linux/guestmem.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/pagemap.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/swap.h>
+
+#include "../internal.h"
+#include "internal.h"
+
+/*
+ * Before a conversion to private: take every folio of the range out of the
+ * host's page tables, then fail if one still holds any reference but the
+ * page cache's and the caller's: a GUP pin (O_DIRECT, vmsplice, vhost, an
+ * IOMMU) would keep host access to a private page.  Only folios that are
+ * mapped are unmapped, one by one: a page with no folio, or a folio with
+ * no mapping, has no page-table entry to remove (every entry holds a
+ * folio reference, which the check below sees; a new fault waits for the
+ * invalidate lock, and one in flight holds its reference), and unmapping
+ * the whole range would call every MMU notifier of every process that
+ * maps the file.
+ * Returns 0, or -EAGAIN with the first page found busy in *@busy.  Per-CPU
+ * LRU batches hold references to new folios for a while: on a miss they
+ * are drained once and the range checked again.  A poisoned folio keeps
+ * memory_failure()'s reference for good: -EHWPOISON, not a retry.
+ */
+static int guestmem_unmap_check_refs(struct guestmem *gm, pgoff_t start,
+				     pgoff_t end, pgoff_t *busy)
+{
+	struct folio_batch fbatch;
+	bool drained = false;
+	unsigned int i;
+	pgoff_t index;
+	int ret;
+
+again:
+	ret = 0;
+	index = start;
+	folio_batch_init(&fbatch);
+	while (!ret &&
+	       filemap_get_folios(gm_mapping(gm), &index, end - 1, &fbatch)) {
+		for (i = 0; i < folio_batch_count(&fbatch); i++) {
+			struct folio *folio = fbatch.folios[i];
+
+			if (folio_mapped(folio)) {
+				folio_lock(folio);
+				unmap_mapping_folio(folio);
+				folio_unlock(folio);
+			}
+			if (folio_contain_hwpoisoned_page(folio))
+				ret = -EHWPOISON;
+			else if (folio_mapped(folio) ||
+				 folio_ref_count(folio) != folio_nr_pages(folio) + 1)
+				ret = -EAGAIN;
+			if (ret) {
+				*busy = max(folio->index, start);
+				break;
+			}
+		}
+		folio_batch_release(&fbatch);
+		cond_resched();
+	}
+	if (ret == -EAGAIN && !drained) {
+		lru_add_drain_all();
+		drained = true;
+		goto again;
+	}
+	return ret;
+}
+
+/*
+ * Make the direct-map state of each folio in [start, end) follow the state
+ * of its page: out if private in a %GUESTMEM_F_NO_DIRECT_MAP file (removed
+ * without a flush, collected in @batch), back in if shared; zeroed on the
+ * way if asked (through the direct map, so a private folio comes back in
+ * for that and leaves again; its direct map is split already, so leaving
+ * again does not allocate).  Called after the state changed, under the
+ * invalidate lock held exclusive; a lookup that allocated a folio
+ * meanwhile chose from the state it read under the same folio lock.
+ * Fails only when a folio cannot leave the direct map.
+ */
+static int guestmem_sync_folios(struct guestmem *gm, pgoff_t start,
+				pgoff_t end, bool zero,
+				struct guestmem_batch *batch)
+{
+	bool nodm = gm->flags & GUESTMEM_F_NO_DIRECT_MAP;
+	struct folio_batch fbatch;
+	pgoff_t index = start;
+	unsigned int i;
+	int ret = 0;
+
+	folio_batch_init(&fbatch);
+	while (!ret &&
+	       filemap_get_folios(gm_mapping(gm), &index, end - 1, &fbatch)) {
+		for (i = 0; i < folio_batch_count(&fbatch); i++) {
+			struct folio *folio = fbatch.folios[i];
+			bool poisoned = folio_contain_hwpoisoned_page(folio);
+			bool private = guestmem_page_private(gm, folio->index);
+
+			folio_lock(folio);
+			if (folio_test_checked(folio) && (!private || zero))
+				guestmem_unzap_folio(folio);
+			if (zero && !poisoned)
+				folio_zero_range(folio, 0, folio_size(folio));
+			if (private && nodm && !folio_test_checked(folio) &&
+			    !poisoned)
+				ret = guestmem_zap_folio(gm, folio, batch);
+			folio_unlock(folio);
+			if (ret)
+				break;
+		}
+		folio_batch_release(&fbatch);
+		cond_resched();
+	}
+	return ret;
+}
+
+/* Each binding's ->convert(); a refusal names the binding's first page. */
+static int guestmem_convert_ask(struct guestmem *gm, pgoff_t start,
+				pgoff_t end, bool to_private, pgoff_t *busy)
+{
+	struct guestmem_binding *b;
+	int ret;
+
+	list_for_each_entry(b, &gm->bindings, entry) {
+		pgoff_t s = max(start, b->start), e = min(end, b->end);
+
+		if (s < e && b->ops->convert) {
+			ret = b->ops->convert(b, s, e, to_private);
+			if (ret) {
+				*busy = s;
+				return ret;
+			}
+		}
+	}
+	return 0;
+}
+
+/* A large folio must convert as a whole: refuse a range that splits one. */
+static bool guestmem_range_splits_folio(struct guestmem *gm, pgoff_t start,
+					pgoff_t end)
+{
+	pgoff_t edge[2] = { start, end };
+	bool split = false;
+	int i;
+
+	for (i = 0; i < 2 && !split; i++) {
+		struct folio *folio;
+
+		if (edge[i] >= gm_nr_pages(gm))
+			continue;
+		folio = filemap_get_folio(gm_mapping(gm), edge[i]);
+		if (IS_ERR(folio))
+			continue;
+		split = folio->index != edge[i];
+		folio_put(folio);
+	}
+	return split;
+}
+
+/**
+ * guestmem_convert - turn a range of a file shared or private
+ * @file: A guestmem file created with %GUESTMEM_F_MMAP.
+ * @start: First page of the range.
+ * @nr: Number of pages.
+ * @to_private: true to make the range private, false to make it shared.
+ * @flags: %GUESTMEM_CONVERT_ZERO zeroes the pages in the file; without it
+ *	their contents are kept.
+ * @error_index: Set to the first page that could not be converted when
+ *	-EAGAIN is returned; untouched otherwise.  May be NULL.
+ *
+ * All or nothing.  To private: every host mapping of the range is removed,
+ * then the call fails with -EAGAIN if a page in it is still mapped or
+ * referenced by anyone but the file (a GUP pin); otherwise each binding's
+ * ->convert() may refuse, and then the pages become private and, in a
+ * %GUESTMEM_F_NO_DIRECT_MAP file, leave the direct map (one kernel TLB
+ * flush for the call).  To shared: the pages go back into the direct map
+ * and become mappable.  Either way, bindings overlapping the range get an
+ * ->invalidate_begin()/->invalidate_end() pair around the change, so that
+ * backends drop the mappings they made under the old state.  Pages already
+ * in the requested state are converted again (a no-op but for @flags).
+ *
+ * Context: Process context, may sleep; takes the file's invalidate lock,
+ * folio locks and the mapping's i_mmap_rwsem.
+ * Return: 0 on success; -EINVAL if @file is not a guestmem file with
+ * %GUESTMEM_F_MMAP, for unknown @flags, an empty range, a range past the
+ * end of the file or one that splits a large folio; -EAGAIN if a page is
+ * in use (see @error_index; also when a binding's ->convert() returns
+ * -EAGAIN, with the first page of that binding's range); -EHWPOISON (to
+ * private) for a poisoned page; -ENOMEM if the direct map could not be
+ * changed (with %GUESTMEM_CONVERT_ZERO, part of the range may have been
+ * zeroed then); or the error of a binding's ->convert().
+ */
+int guestmem_convert(struct file *file, pgoff_t start, pgoff_t nr,
+		     bool to_private, unsigned int flags, pgoff_t *error_index)
+{
+	struct guestmem_batch batch = GUESTMEM_BATCH_INIT;
+	unsigned long *was_private = NULL;
+	struct address_space *mapping;
+	struct guestmem *gm;
+	pgoff_t end, busy, i;
+	int ret;
+
+	if (file->f_op != &guestmem_fops)
+		return -EINVAL;
+	gm = GUESTMEM_I(file_inode(file));
+	mapping = gm_mapping(gm);
+	if (!(gm->flags & GUESTMEM_F_MMAP) || (flags & ~GUESTMEM_CONVERT_ZERO) ||
+	    !nr || check_add_overflow(start, nr, &end) || end > gm_nr_pages(gm))
+		return -EINVAL;
+
+	/* What was private before, should the direct map fail us midway. */
+	if (to_private && (gm->flags & GUESTMEM_F_NO_DIRECT_MAP)) {
+		was_private = kvcalloc(BITS_TO_LONGS(nr), sizeof(long),
+				       GFP_KERNEL_ACCOUNT);
+		if (!was_private)
+			return -ENOMEM;
+	}
+
+	filemap_invalidate_lock(mapping);
+	if (guestmem_range_splits_folio(gm, start, end)) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	guestmem_invalidate(gm, start, end, true);
+
+	ret = to_private ? guestmem_unmap_check_refs(gm, start, end, &busy) : 0;
+	if (!ret)
+		ret = guestmem_convert_ask(gm, start, end, to_private, &busy);
+	if (ret) {
+		if (ret == -EAGAIN && error_index)
+			*error_index = busy;
+		goto out_end;
+	}
+
+	for (i = 0; was_private && i < nr; i++) {
+		if (guestmem_page_private(gm, start + i))
+			__set_bit(i, was_private);
+		if (!(i % SZ_64K))
+			cond_resched();
+	}
+	/* The file size keeps both within the bitmap API's unsigned int. */
+	if (to_private)
+		bitmap_clear(gm->shared, start, nr);
+	else
+		bitmap_set(gm->shared, start, nr);
+	/*
+	 * Against a lookup that adds a folio and then reads the state (see
+	 * guestmem_take_folio()): either it sees the new state, or the walk
+	 * below sees its folio.
+	 */
+	smp_mb();
+
+	ret = guestmem_sync_folios(gm, start, end,
+				   flags & GUESTMEM_CONVERT_ZERO, &batch);
+	if (ret && was_private) {
+		/*
+		 * Only a removal from the direct map fails: to private.  Put
+		 * back the state of the pages that were shared, then let the
+		 * folios follow it again: those this call removed come back.
+		 * A lookup that read the state before the restore, and removed
+		 * a folio on its own, is caught too: both hold the folio lock,
+		 * and the restore came first.
+		 */
+		for (i = 0; i < nr; i++) {
+			if (!test_bit(i, was_private))
+				__set_bit(start + i, gm->shared);
+			if (!(i % SZ_64K))
+				cond_resched();
+		}
+		/* The state before the folios, as above. */
+		smp_mb();
+		guestmem_sync_folios(gm, start, end, false, &batch);
+	}
+	guestmem_flush(gm, &batch);
+out_end:
+	guestmem_invalidate(gm, start, end, false);
+out_unlock:
+	filemap_invalidate_unlock(mapping);
+	kvfree(was_private);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(guestmem_convert);
+
+/**
+ * guestmem_is_private - whether a page of a bound range is private
+ * @binding: A binding of the file.
+ * @index: Page of the file.
+ *
+ * Every page of a file without %GUESTMEM_F_MMAP is private.  The answer
+ * is only stable while the caller holds off conversions: a backend reads
+ * it after it sampled its invalidation sequence and checks that sequence
+ * again before it maps the page (KVM: mmu_invalidate_retry_gfn()).
+ *
+ * Context: Any context; does not sleep and takes no lock.
+ * Return: true if the page at @index is private.
+ */
+bool guestmem_is_private(struct guestmem_binding *binding, pgoff_t index)
+{
+	struct guestmem *gm = binding->gm;
+
+	if (WARN_ON_ONCE(index >= gm_nr_pages(gm)))
+		return true;
+	return guestmem_page_private(gm, index);
+}
+EXPORT_SYMBOL_GPL(guestmem_is_private);

@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * guestmem files: the internal pseudo filesystem whose inodes embed struct
+ * guestmem, file creation and release, fallocate and punch hole, the
+ * file, address space and inode operations, and the library's initcall.
+ * Each guestmem file has an inode of its own; struct guestmem is embedded
+ * in it, so the library's per-file state lives exactly as long as the
+ * file's memory.  The memory is page cache of the inode: unevictable,
+ * unmovable, never written back.  Locking and lifetimes: internal.h.
+ */
+
+#define pr_fmt(fmt) "guestmem: " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <linux/guestmem.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mount.h>
+#include <linux/pagemap.h>
+#include <linux/pseudo_fs.h>
+#include <linux/set_memory.h>
+#include <linux/slab.h>
+#include <kunit/visibility.h>
+
+#include "internal.h"
+
+/* Not a user-visible filesystem: no magic of uapi/linux/magic.h needed. */
+#define GUESTMEM_MAGIC	0x67756d6d	/* "gumm" */
+
+static struct vfsmount *guestmem_mnt __ro_after_init;
+static struct lock_class_key guestmem_mmap_invalidate_key;
+static struct kmem_cache *guestmem_inode_cachep __ro_after_init;
+
+static long guestmem_allocate(struct guestmem *gm, loff_t offset, loff_t len)
+{
+	struct address_space *mapping = gm_mapping(gm);
+	pgoff_t index = offset >> PAGE_SHIFT;
+	pgoff_t end = (offset + len) >> PAGE_SHIFT;
+	struct guestmem_batch batch = GUESTMEM_BATCH_INIT;
+	long ret = 0;
+
+	/* The size of a guestmem file is fixed at creation. */
+	if (offset + len > i_size_read(&gm->vfs_inode))
+		return -EINVAL;
+
+	filemap_invalidate_lock_shared(mapping);
+	while (index < end) {
+		struct folio *folio;
+
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+
+		folio = guestmem_take_folio(gm, index, &batch);
+		if (IS_ERR(folio)) {
+			ret = PTR_ERR(folio);
+			break;
+		}
+		index = folio_next_index(folio);
+		folio_unlock(folio);
+		folio_put(folio);
+		cond_resched();
+	}
+	/* One flush for the whole call, whatever happened. */
+	guestmem_flush(gm, &batch);
+	filemap_invalidate_unlock_shared(mapping);
+
+	return ret;
+}
+
+static long guestmem_punch_hole(struct guestmem *gm, loff_t offset, loff_t len)
+{
+	struct address_space *mapping = gm_mapping(gm);
+	pgoff_t start = offset >> PAGE_SHIFT;
+	pgoff_t end = (offset + len) >> PAGE_SHIFT;
+
+	filemap_invalidate_lock(mapping);
+	guestmem_invalidate(gm, start, end, true);
+	truncate_inode_pages_range(mapping, offset, offset + len - 1);
+	guestmem_invalidate(gm, start, end, false);
+	filemap_invalidate_unlock(mapping);
+
+	return 0;
+}
+
+static long guestmem_fallocate(struct file *file, int mode, loff_t offset,
+			       loff_t len)
+{
+	struct guestmem *gm = GUESTMEM_I(file_inode(file));
+	long ret;
+
+	if (!(mode & FALLOC_FL_KEEP_SIZE))
+		return -EOPNOTSUPP;
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
+		return -EOPNOTSUPP;
+	if (!PAGE_ALIGNED(offset) || !PAGE_ALIGNED(len))
+		return -EINVAL;
+
+	if (mode & FALLOC_FL_PUNCH_HOLE)
+		ret = guestmem_punch_hole(gm, offset, len);
+	else
+		ret = guestmem_allocate(gm, offset, len);
+
+	if (!ret)
+		file_modified(file);
+	return ret;
+}
+
+static long guestmem_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	struct guestmem *gm = GUESTMEM_I(file_inode(file));
+
+	if (!gm->ops->ioctl)
+		return -ENOTTY;
+	return gm->ops->ioctl(file, cmd, arg);
+}
+
+/**
+ * guestmem_file_flags - the flags a guestmem file was created with
+ * @file: A guestmem file.
+ *
+ * Context: Any context; the caller holds a reference to @file.
+ * Return: The GUESTMEM_F_* flags of guestmem_file_create(), or 0 if @file
+ * is not a guestmem file.
+ */
+unsigned long guestmem_file_flags(struct file *file)
+{
+	if (file->f_op != &guestmem_fops)
+		return 0;
+	return GUESTMEM_I(file_inode(file))->flags;
+}
+EXPORT_SYMBOL_GPL(guestmem_file_flags);
+
+/*
+ * The last reference to the file is gone: nothing can reach its memory any
+ * more, so free it now, inside a whole-range invalidation, detach every
+ * binding (the backend objects may outlive the file) and hand the owner's
+ * data back.  The inode itself stays until the last binding is removed.
+ */
+static int guestmem_release(struct inode *inode, struct file *file)
+{
+	struct guestmem *gm = GUESTMEM_I(inode);
+	struct address_space *mapping = inode->i_mapping;
+	struct guestmem_binding *b, *tmp;
+
+	filemap_invalidate_lock(mapping);
+	/*
+	 * Detached first: a guestmem_get_folio() that still sees the binding
+	 * attached started before the invalidation below, which the backend
+	 * orders against its own mappings (KVM: mmu_invalidate_seq).
+	 */
+	list_for_each_entry(b, &gm->bindings, entry)
+		WRITE_ONCE(b->detached, true);
+	guestmem_invalidate(gm, 0, ULONG_MAX, true);
+	truncate_inode_pages(mapping, 0);
+	guestmem_invalidate(gm, 0, ULONG_MAX, false);
+	list_for_each_entry_safe(b, tmp, &gm->bindings, entry)
+		list_del_init(&b->entry);
+	filemap_invalidate_unlock(mapping);
+
+	if (gm->flags & GUESTMEM_F_NO_DIRECT_MAP)
+		atomic_dec(&guestmem_nr_no_direct_map_files);
+
+	if (gm->ops->release)
+		gm->ops->release(gm->priv);
+	return 0;
+}
+
+const struct file_operations guestmem_fops = {
+	.open		= generic_file_open,
+	.release	= guestmem_release,
+	.fallocate	= guestmem_fallocate,
+	.mmap		= guestmem_mmap,
+	.unlocked_ioctl	= guestmem_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+};
+
+static int guestmem_migrate_folio(struct address_space *mapping,
+				  struct folio *dst, struct folio *src,
+				  enum migrate_mode mode)
+{
+	/* Guest memory is unmovable; the mapping says so already. */
+	return -EBUSY;
+}
+
+static int guestmem_error_remove_folio(struct address_space *mapping,
+				       struct folio *folio)
+{
+	struct guestmem *gm = GUESTMEM_I(mapping->host);
+	pgoff_t start = folio->index;
+	pgoff_t end = start + folio_nr_pages(folio);
+
+	/*
+	 * The folio stays in the file: what to do about the error is the
+	 * backend's and userspace's decision.  Unmapping it from the guest
+	 * makes the next access find it poisoned (guestmem_get_folio()
+	 * returns -EHWPOISON).
+	 */
+	filemap_invalidate_lock_shared(mapping);
+	guestmem_invalidate(gm, start, end, true);
+	guestmem_invalidate(gm, start, end, false);
+	filemap_invalidate_unlock_shared(mapping);
+
+	return MF_DELAYED;
+}
+
+static void guestmem_free_folio(struct folio *folio)
+{
+	struct guestmem *gm = folio->private;
+	unsigned long nr = folio_nr_pages(folio);
+
+	/* Back in the direct map before the folio can be freed. */
+	if (folio_test_checked(folio))
+		guestmem_unzap_folio(folio);
+	VM_WARN_ON_ONCE_FOLIO(gm && (gm->flags & GUESTMEM_F_NO_DIRECT_MAP) &&
+			      !folio_contain_hwpoisoned_page(folio) &&
+			      guestmem_folio_nr_mapped(folio) != nr, folio);
+	folio->private = NULL;
+	if (gm && gm->ops->free_folio)
+		gm->ops->free_folio(folio);
+}
+
+static const struct address_space_operations guestmem_aops = {
+	.dirty_folio		= noop_dirty_folio,
+	.migrate_folio		= guestmem_migrate_folio,
+	.error_remove_folio	= guestmem_error_remove_folio,
+	.free_folio		= guestmem_free_folio,
+};
+
+static int guestmem_getattr(struct mnt_idmap *idmap, const struct path *path,
+			    struct kstat *stat, u32 request_mask,
+			    unsigned int query_flags)
+{
+	generic_fillattr(idmap, request_mask, d_inode(path->dentry), stat);
+	return 0;
+}
+
+static int guestmem_setattr(struct mnt_idmap *idmap, struct dentry *dentry,
+			    struct iattr *attr)
+{
+	/* Neither the size nor anything else of a guestmem file changes. */
+	return -EINVAL;
+}
+
+static const struct inode_operations guestmem_iops = {
+	.getattr	= guestmem_getattr,
+	.setattr	= guestmem_setattr,
+};
+
+/**
+ * guestmem_supported_flags - the guestmem_file_create() flags this system has
+ *
+ * %GUESTMEM_F_NO_DIRECT_MAP needs an architecture that can change its
+ * direct map page by page (can_set_direct_map()) and no highmem; backends
+ * use this to advertise their own flag for it, without reaching into mm
+ * themselves.  %GUESTMEM_F_MMAP and %GUESTMEM_F_INIT_SHARED are always
+ * supported.
+ *
+ * Context: Any context.
+ * Return: The GUESTMEM_F_* flags guestmem_file_create() accepts.
+ */
+unsigned long guestmem_supported_flags(void)
+{
+	/* Highmem pages are not in the direct map to begin with. */
+	unsigned long flags = GUESTMEM_F_MMAP | GUESTMEM_F_INIT_SHARED;
+
+	if (!IS_ENABLED(CONFIG_HIGHMEM) && can_set_direct_map())
+		flags |= GUESTMEM_F_NO_DIRECT_MAP;
+	return flags;
+}
+EXPORT_SYMBOL_GPL(guestmem_supported_flags);
+
+/**
+ * guestmem_file_create - create a guestmem file
+ * @name: Name of the file, as /proc/PID/fd shows it.
+ * @size: Size in bytes: positive, page aligned, fixed for the file's life.
+ * @flags: %GUESTMEM_F_NO_DIRECT_MAP: keep the file's private memory out of
+ *	the kernel direct map.
+ *	%GUESTMEM_F_MMAP: keep a shared/private state per page, changed by
+ *	guestmem_convert(), and let the host mmap() the shared pages.
+ *	%GUESTMEM_F_INIT_SHARED (with %GUESTMEM_F_MMAP): every page starts
+ *	shared; without it, every page starts private.
+ * @ops: Callbacks of the owner (->release, ->free_folio).
+ * @priv: Owner's data, given back by @ops->release.
+ *
+ * Creates a file whose memory the library owns: fallocate() allocates
+ * (%FALLOC_FL_KEEP_SIZE) and frees (%FALLOC_FL_PUNCH_HOLE) it, read and
+ * write are refused, mmap() too unless %GUESTMEM_F_MMAP, the size cannot
+ * change, ioctl() goes to @ops->ioctl.  The file holds a reference on
+ * @ops->owner until its memory is freed.
+ *
+ * Context: Process context, may sleep.
+ * Return: The new file, to be installed in a file descriptor by the
+ * caller, or ERR_PTR(-EINVAL) for a bad size or flag (also
+ * %GUESTMEM_F_NO_DIRECT_MAP where the direct map cannot be changed,
+ * %GUESTMEM_F_INIT_SHARED without %GUESTMEM_F_MMAP, and a
+ * %GUESTMEM_F_MMAP file of more than INT_MAX pages), ERR_PTR(-ENOMEM),
+ * or another error of the file allocation.
+ */
+struct file *guestmem_file_create(const char *name, loff_t size,
+				  unsigned long flags,
+				  const struct guestmem_ops *ops, void *priv)
+{
+	struct guestmem *gm;
+	struct inode *inode;
+	struct file *file;
+
+	if ((flags & ~guestmem_supported_flags()) || size <= 0 ||
+	    !PAGE_ALIGNED(size) ||
+	    (flags & (GUESTMEM_F_MMAP | GUESTMEM_F_INIT_SHARED)) ==
+	    GUESTMEM_F_INIT_SHARED)
+		return ERR_PTR(-EINVAL);
+	/* The state's bitmap is indexed by unsigned int. */
+	if ((flags & GUESTMEM_F_MMAP) && (size >> PAGE_SHIFT) > INT_MAX)
+		return ERR_PTR(-EINVAL);
+
+	inode = anon_inode_make_secure_inode(guestmem_mnt->mnt_sb, name, NULL);
+	if (IS_ERR(inode))
+		return ERR_CAST(inode);
+
+	gm = GUESTMEM_I(inode);
+	if (flags & GUESTMEM_F_MMAP) {
+		/*
+		 * One bit per page; freed with the inode.  Userspace picks
+		 * the size: a bitmap kvmalloc() cannot give is -ENOMEM, not
+		 * a warning.
+		 */
+		gm->shared = kvcalloc(BITS_TO_LONGS(size >> PAGE_SHIFT),
+				      sizeof(long),
+				      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		if (!gm->shared) {
+			iput(inode);
+			return ERR_PTR(-ENOMEM);
+		}
+		if (flags & GUESTMEM_F_INIT_SHARED)
+			bitmap_set(gm->shared, 0, size >> PAGE_SHIFT);
+		/*
+		 * Host faults take this lock under mmap_lock; a backend may
+		 * copy from userspace under guestmem_lock() of a file that
+		 * cannot be mapped (KVM: SEV-SNP's populate).  Two classes
+		 * keep lockdep from joining the two orders.
+		 */
+		lockdep_set_class(&inode->i_mapping->invalidate_lock,
+				  &guestmem_mmap_invalidate_key);
+	}
+	__module_get(ops->owner);
+	gm->ops = ops;
+	gm->priv = priv;
+	gm->flags = flags;
+
+	inode->i_op = &guestmem_iops;
+	inode->i_mapping->a_ops = &guestmem_aops;
+	inode->i_mode |= S_IFREG;
+	inode->i_size = size;
+	mapping_set_gfp_mask(inode->i_mapping, GFP_HIGHUSER);
+	mapping_set_unevictable(inode->i_mapping);
+	mapping_set_inaccessible(inode->i_mapping);
+
+	file = alloc_file_pseudo(inode, guestmem_mnt, name, O_RDWR,
+				 &guestmem_fops);
+	if (IS_ERR(file)) {
+		iput(inode);
+		return file;
+	}
+	file->f_flags |= O_LARGEFILE;
+	if (flags & GUESTMEM_F_NO_DIRECT_MAP)
+		atomic_inc(&guestmem_nr_no_direct_map_files);
+	return file;
+}
+EXPORT_SYMBOL_GPL(guestmem_file_create);
+
+/**
+ * guestmem_file_priv - the owner's data of a guestmem file
+ * @file: Any file.
+ * @ops: The owner's callbacks.
+ *
+ * Lets a backend recognise its own files, for example when userspace
+ * names one by file descriptor.
+ *
+ * Context: Any context; the caller holds a reference to @file.
+ * Return: The @priv given to guestmem_file_create() if @file is a guestmem
+ * file created with @ops, NULL otherwise.
+ */
+void *guestmem_file_priv(struct file *file, const struct guestmem_ops *ops)
+{
+	struct guestmem *gm;
+
+	if (file->f_op != &guestmem_fops)
+		return NULL;
+	gm = GUESTMEM_I(file_inode(file));
+	return gm->ops == ops ? gm->priv : NULL;
+}
+EXPORT_SYMBOL_GPL(guestmem_file_priv);
+
+static struct inode *guestmem_alloc_inode(struct super_block *sb)
+{
+	struct guestmem *gm;
+
+	gm = alloc_inode_sb(sb, guestmem_inode_cachep, GFP_KERNEL);
+	if (!gm)
+		return NULL;
+	gm->ops = NULL;
+	gm->priv = NULL;
+	gm->shared = NULL;
+	INIT_LIST_HEAD(&gm->bindings);
+	atomic_set(&gm->unflushed, 0);
+	return &gm->vfs_inode;
+}
+
+static void guestmem_free_inode(struct inode *inode)
+{
+	kmem_cache_free(guestmem_inode_cachep, GUESTMEM_I(inode));
+}
+
+/* The last reference (file or binding) is gone: free the memory. */
+static void guestmem_evict_inode(struct inode *inode)
+{
+	struct guestmem *gm = GUESTMEM_I(inode);
+
+	WARN_ON_ONCE(!list_empty(&gm->bindings));
+	truncate_inode_pages_final(inode->i_mapping);
+	clear_inode(inode);
+	kvfree(gm->shared);
+	gm->shared = NULL;
+	if (gm->ops)
+		module_put(gm->ops->owner);
+}
+
+static const struct super_operations guestmem_sops = {
+	.alloc_inode	= guestmem_alloc_inode,
+	.free_inode	= guestmem_free_inode,
+	.evict_inode	= guestmem_evict_inode,
+	.statfs		= simple_statfs,
+};
+
+static int guestmem_init_fs_context(struct fs_context *fc)
+{
+	struct pseudo_fs_context *ctx = init_pseudo(fc, GUESTMEM_MAGIC);
+
+	if (!ctx)
+		return -ENOMEM;
+	ctx->ops = &guestmem_sops;
+	return 0;
+}
+
+static struct file_system_type guestmem_fs = {
+	.name			= "guestmem",
+	.init_fs_context	= guestmem_init_fs_context,
+	.kill_sb		= kill_anon_super,
+};
+
+static void guestmem_inode_init_once(void *p)
+{
+	struct guestmem *gm = p;
+
+	inode_init_once(&gm->vfs_inode);
+}
+
+static int __init guestmem_init(void)
+{
+	guestmem_inode_cachep = kmem_cache_create("guestmem_inode",
+						  sizeof(struct guestmem), 0,
+						  SLAB_ACCOUNT,
+						  guestmem_inode_init_once);
+	if (!guestmem_inode_cachep)
+		return -ENOMEM;
+
+	guestmem_mnt = kern_mount(&guestmem_fs);
+	if (IS_ERR(guestmem_mnt)) {
+		kmem_cache_destroy(guestmem_inode_cachep);
+		return PTR_ERR(guestmem_mnt);
+	}
+	/* Guest memory is never executed by the host. */
+	guestmem_mnt->mnt_flags |= MNT_NOEXEC;
+	guestmem_debugfs_init();
+	return 0;
+}
+fs_initcall(guestmem_init);

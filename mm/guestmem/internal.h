@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mm/guestmem internals, shared by the files of the library and its KUnit
+ * tests; nothing outside mm/guestmem/ includes this.
+ *
+ * Lifetimes: the struct file holds the inode (through its dentry) and so
+ * does every binding (a reference taken by guestmem_bind() and dropped by
+ * guestmem_unbind()).  Closing the file frees its memory (->free_folio()
+ * for each folio), detaches the bindings and returns the owner's private
+ * data through ->release(); the inode goes when the last binding does.
+ *
+ * Locking: the mapping's invalidate_lock protects the list of bindings and
+ * the shared/private state, and serialises everything that removes folios
+ * or changes their state (exclusive: punch hole, conversion, bind, unbind,
+ * release) against what adds them (shared: fallocate, a host fault).  It
+ * is the outermost guestmem lock but for mmap_lock, which a host fault
+ * holds when it takes it; callbacks run under it.  Below it come the
+ * backends' own locks (taken in the invalidation callbacks) and the folio
+ * lock, which protects a folio's direct-map state, with i_mmap_rwsem
+ * under it (a conversion unmaps a folio from the host).  See
+ * Documentation/mm/guestmem.rst.
+ */
+#ifndef _MM_GUESTMEM_INTERNAL_H
+#define _MM_GUESTMEM_INTERNAL_H
+
+#include <linux/atomic.h>
+#include <linux/fs.h>
+#include <linux/guestmem.h>
+#include <linux/init.h>
+#include <linux/limits.h>
+#include <linux/list.h>
+#include <linux/pagemap.h>
+#include <linux/types.h>
+
+struct folio;
+struct page;
+struct vm_area_struct;
+
+/**
+ * struct guestmem - one guestmem file
+ * @ops: Callbacks of the backend that created the file (the owner).
+ * @priv: The owner's data, given back by ->release().
+ * @flags: GUESTMEM_F_* of guestmem_file_create(); constant.
+ * @bindings: Attached struct guestmem_binding, in bind order.  Protected
+ *	by the invalidate_lock of @vfs_inode's mapping.
+ * @shared: For a %GUESTMEM_F_MMAP file, one bit per page of the file, set
+ *	while the page is shared (the host may map it), clear while it is
+ *	private; NULL for other files, whose pages are all private.  Written
+ *	only under the invalidate lock held exclusive, read without a lock:
+ *	a reader that needs a stable answer holds the lock shared (host
+ *	faults) or orders itself against ->invalidate_begin() (backends).
+ * @unflushed: Folios of the file out of the direct map whose kernel TLB
+ *	flush is still to come: an fallocate() in progress removes folios
+ *	and unlocks them one by one, but flushes once at its end.  Raised
+ *	under the folio lock, lowered after the flush; a lookup that finds
+ *	it raised flushes its own folio before handing it out.
+ * @vfs_inode: The inode of the file.
+ */
+struct guestmem {
+	const struct guestmem_ops *ops;
+	void *priv;
+	unsigned long flags;
+	unsigned long *shared;
+	struct list_head bindings;
+	atomic_t unflushed;
+	struct inode vfs_inode;
+};
+
+/*
+ * Direct map.  In a %GUESTMEM_F_NO_DIRECT_MAP file every page of a folio
+ * leaves the kernel direct map when the folio is allocated (after it was
+ * zeroed through it) and comes back in ->free_folio(), before the folio can
+ * return to the page allocator.  PG_checked, a flag the owner of a mapping
+ * may use, marks a folio whose pages are out.  The pages are unmapped
+ * without a flush; the operation (fallocate, a lookup) collects the range of
+ * addresses in a struct guestmem_batch and flushes the kernel TLB once, at
+ * its end, before the call returns.  Until then stale TLB entries may still
+ * reach the zeroed pages, which hold nothing yet: no guest has been given
+ * them.  A lookup racing with an fallocate() may find a folio it removed
+ * before that flush; guestmem.unflushed tells it so, and it flushes that
+ * folio itself before handing it out.  Mapping a page back needs no flush.
+ */
+struct guestmem_batch {
+	unsigned long start;
+	unsigned long end;
+	unsigned int nr_folios;
+};
+
+#define GUESTMEM_BATCH_INIT	{ .start = ULONG_MAX, .end = 0, .nr_folios = 0 }
+
+static inline struct guestmem *GUESTMEM_I(struct inode *inode)
+{
+	return container_of(inode, struct guestmem, vfs_inode);
+}
+
+static inline struct address_space *gm_mapping(struct guestmem *gm)
+{
+	return gm->vfs_inode.i_mapping;
+}
+
+static inline pgoff_t gm_nr_pages(struct guestmem *gm)
+{
+	return i_size_read(&gm->vfs_inode) >> PAGE_SHIFT;
+}
+
+/* See struct guestmem.shared for who may rely on the answer. */
+static inline bool guestmem_page_private(struct guestmem *gm, pgoff_t index)
+{
+	return !gm->shared || !test_bit(index, gm->shared);
+}
+
+extern const struct file_operations guestmem_fops;
+extern atomic_t guestmem_nr_no_direct_map_files;
+
+/* binding.c: invalidation and lookup */
+void guestmem_invalidate(struct guestmem *gm, pgoff_t start, pgoff_t end,
+			 bool begin);
+struct folio *guestmem_take_folio(struct guestmem *gm, pgoff_t index,
+				  struct guestmem_batch *batch);
+
+/* direct_map.c */
+int guestmem_zap_folio(struct guestmem *gm, struct folio *folio,
+		       struct guestmem_batch *batch);
+void guestmem_unzap_folio(struct folio *folio);
+void guestmem_flush_range(unsigned long start, unsigned long end);
+void guestmem_flush(struct guestmem *gm, struct guestmem_batch *batch);
+unsigned long guestmem_folio_nr_mapped(struct folio *folio);
+void __init guestmem_debugfs_init(void);
+
+/* mmap.c */
+int guestmem_mmap(struct file *file, struct vm_area_struct *vma);
+
+/* What the KUnit tests reach besides the API. */
+#if IS_ENABLED(CONFIG_KUNIT)
+struct folio *guestmem_grab_folio(struct guestmem *gm, pgoff_t index);
+long guestmem_nr_tlb_flushes(void);
+int guestmem_unmap_page(struct page *page);
+#endif
+
+#endif /* _MM_GUESTMEM_INTERNAL_H */

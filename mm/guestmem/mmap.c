@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host mappings of a %GUESTMEM_F_MMAP file: mmap() and the fault handler,
+ * which maps shared pages only.  The page's state is read under the
+ * file's invalidate lock held shared; conversions take it exclusive.
+ */
+
+#include <linux/guestmem.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+
+#include "internal.h"
+
+/*
+ * Host mappings.  Only shared pages are ever mapped: a fault checks the
+ * page's state under the invalidate lock, held shared, and a conversion to
+ * private takes that lock exclusive and then unmaps every mapped folio of
+ * the range, so a page is never mapped while private.  The folio is handed
+ * to the fault with a reference and locked; a conversion that catches it
+ * between this handler and its mapping sees that reference and refuses.
+ */
+static vm_fault_t guestmem_fault(struct vm_fault *vmf)
+{
+	struct guestmem *gm = GUESTMEM_I(file_inode(vmf->vma->vm_file));
+	struct address_space *mapping = gm_mapping(gm);
+	struct guestmem_batch batch = GUESTMEM_BATCH_INIT;
+	pgoff_t index = vmf->pgoff;
+	struct folio *folio;
+	vm_fault_t ret = VM_FAULT_LOCKED;
+
+	if (index >= gm_nr_pages(gm))
+		return VM_FAULT_SIGBUS;
+
+	filemap_invalidate_lock_shared(mapping);
+	if (guestmem_page_private(gm, index)) {
+		ret = VM_FAULT_SIGBUS;
+		goto out;
+	}
+	/* A shared page is never taken out of the direct map: no batch. */
+	folio = guestmem_take_folio(gm, index, &batch);
+	if (IS_ERR(folio)) {
+		ret = vmf_error(PTR_ERR(folio));
+		goto out;
+	}
+	if (folio_test_hwpoison(folio)) {
+		folio_unlock(folio);
+		folio_put(folio);
+		ret = VM_FAULT_HWPOISON;
+		goto out;
+	}
+	/* First touch: the host sees zeroes, as with any new file page. */
+	if (!folio_test_uptodate(folio)) {
+		folio_zero_range(folio, 0, folio_size(folio));
+		folio_mark_uptodate(folio);
+	}
+	vmf->page = folio_file_page(folio, index);
+out:
+	filemap_invalidate_unlock_shared(mapping);
+	return ret;
+}
+
+static const struct vm_operations_struct guestmem_vm_ops = {
+	.fault	= guestmem_fault,
+};
+
+int guestmem_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct guestmem *gm = GUESTMEM_I(file_inode(file));
+
+	if (!(gm->flags & GUESTMEM_F_MMAP))
+		return -ENODEV;
+	/* No private copies: every mapping must see the file's pages. */
+	if ((vma->vm_flags & (VM_SHARED | VM_MAYSHARE)) !=
+	    (VM_SHARED | VM_MAYSHARE))
+		return -EINVAL;
+
+	/*
+	 * VM_DONTEXPAND makes the mapping "special": mremap() cannot grow
+	 * it, khugepaged and MADV_COLLAPSE leave it alone (they would copy
+	 * guest memory into folios the library does not know), and mlock()
+	 * does not mark it VM_LOCKED (the pages are unevictable anyway, and
+	 * mlock's per-CPU batches would hold references that make
+	 * conversions fail).  Exec is refused by the mount (MNT_NOEXEC).
+	 */
+	vm_flags_set(vma, VM_DONTEXPAND);
+	vma->vm_ops = &guestmem_vm_ops;
+	file_accessed(file);
+	return 0;
+}
