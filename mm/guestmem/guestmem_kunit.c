@@ -39,13 +39,13 @@ struct fake_backend {
 	int prepare_ret;
 	int convert_ret;
 	struct address_space *mapping;	/* for grab_large_folio() */
-	int unmap_calls;		/* for unmap_page_failing() */
+	int unmap_calls;		/* for gmt_unmap_page_failing() */
 	int unmap_fail_at;
 	struct guestmem_binding *lookup_b;	/* for unmap_page_lookup() */
 	long lookup_flushes;
 };
 
-static struct fake_backend *fake(void)
+static struct fake_backend *gmt_fake(void)
 {
 	return kunit_get_current_test()->priv;
 }
@@ -53,7 +53,7 @@ static struct fake_backend *fake(void)
 static void fake_record(enum fake_kind kind, struct guestmem_binding *b,
 			pgoff_t start, pgoff_t end)
 {
-	struct fake_backend *fb = fake();
+	struct fake_backend *fb = gmt_fake();
 
 	if (fb->nr_ev < MAX_EVENTS)
 		fb->ev[fb->nr_ev] = (struct fake_event){ kind, b, start, end };
@@ -67,14 +67,14 @@ static void fake_release(void *priv)
 
 static void fake_free_folio(struct folio *folio)
 {
-	fake()->frees += folio_nr_pages(folio);
+	gmt_fake()->frees += folio_nr_pages(folio);
 }
 
 static int fake_prepare_folio(struct guestmem_binding *b, pgoff_t index,
 			      struct folio *folio)
 {
 	fake_record(EV_PREPARE, b, index, index + folio_nr_pages(folio));
-	return fake()->prepare_ret;
+	return gmt_fake()->prepare_ret;
 }
 
 static void fake_invalidate_begin(struct guestmem_binding *b, pgoff_t start,
@@ -93,7 +93,7 @@ static int fake_convert(struct guestmem_binding *b, pgoff_t start,
 			pgoff_t end, bool to_private)
 {
 	fake_record(to_private ? EV_TO_PRIVATE : EV_TO_SHARED, b, start, end);
-	return fake()->convert_ret;
+	return gmt_fake()->convert_ret;
 }
 
 /* Two backends with the same callbacks, told apart by their tables. */
@@ -114,8 +114,8 @@ static const struct guestmem_ops fake_ops_b = {
 	.invalidate_end		= fake_invalidate_end,
 };
 
-static void expect_event(struct kunit *test, int i, enum fake_kind kind,
-			 struct guestmem_binding *b, pgoff_t start, pgoff_t end)
+static void gmt_expect_event(struct kunit *test, int i, enum fake_kind kind,
+			     struct guestmem_binding *b, pgoff_t start, pgoff_t end)
 {
 	struct fake_backend *fb = test->priv;
 
@@ -126,7 +126,7 @@ static void expect_event(struct kunit *test, int i, enum fake_kind kind,
 	KUNIT_EXPECT_EQ_MSG(test, fb->ev[i].end, end, "event %d", i);
 }
 
-static struct file *create(struct kunit *test)
+static struct file *gmt_create(struct kunit *test)
 {
 	struct file *file;
 
@@ -136,14 +136,14 @@ static struct file *create(struct kunit *test)
 	return file;
 }
 
-static void bind(struct kunit *test, struct file *file,
-		 struct guestmem_binding *b, const struct guestmem_ops *ops,
-		 pgoff_t start, pgoff_t nr)
+static void gmt_bind(struct kunit *test, struct file *file,
+		     struct guestmem_binding *b, const struct guestmem_ops *ops,
+		     pgoff_t start, pgoff_t nr)
 {
 	KUNIT_ASSERT_EQ(test, guestmem_bind(file, b, ops, start, nr, 0), 0);
 }
 
-static int falloc(struct file *file, int mode, pgoff_t start, pgoff_t nr)
+static int gmt_falloc(struct file *file, int mode, pgoff_t start, pgoff_t nr)
 {
 	return vfs_fallocate(file, mode, start * PAGE_SIZE, nr * PAGE_SIZE);
 }
@@ -152,8 +152,8 @@ static int falloc(struct file *file, int mode, pgoff_t start, pgoff_t nr)
  * Expects guestmem_get_folio() to fail with @err; a folio it returns
  * instead is released, so that the test can go on and end.
  */
-static void expect_get_error(struct kunit *test, struct guestmem_binding *b,
-			     pgoff_t index, unsigned int flags, long err)
+static void gmt_expect_get_error(struct kunit *test, struct guestmem_binding *b,
+				 pgoff_t index, unsigned int flags, long err)
 {
 	struct folio *folio = guestmem_get_folio(b, index, flags);
 
@@ -194,12 +194,12 @@ static void guestmem_test_create_invalid(struct kunit *test)
 				    GUESTMEM_F_INIT_SHARED << 1, &fake_ops_a, NULL);
 	KUNIT_EXPECT_EQ(test, PTR_ERR(file), -EINVAL);
 
-	file = create(test);
+	file = gmt_create(test);
 	KUNIT_EXPECT_EQ(test, i_size_read(file_inode(file)), NR_PAGES * PAGE_SIZE);
 	KUNIT_EXPECT_PTR_EQ(test, guestmem_file_priv(file, &fake_ops_a), test->priv);
 	KUNIT_EXPECT_NULL(test, guestmem_file_priv(file, &fake_ops_b));
 	__fput_sync(file);
-	KUNIT_EXPECT_EQ(test, fake()->releases, 1);
+	KUNIT_EXPECT_EQ(test, gmt_fake()->releases, 1);
 }
 
 static void guestmem_test_get_folio(struct kunit *test)
@@ -210,8 +210,8 @@ static void guestmem_test_get_folio(struct kunit *test)
 	struct file *file;
 	int refs;
 
-	file = create(test);
-	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	file = gmt_create(test);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
 
 	folio = guestmem_get_folio(&b, 5, GUESTMEM_GET_PREPARE);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
@@ -220,7 +220,7 @@ static void guestmem_test_get_folio(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, folio->index, 5);
 	KUNIT_EXPECT_TRUE(test, folio_is_zero(folio));
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 1);
-	expect_event(test, 0, EV_PREPARE, &b, 5, 6);
+	gmt_expect_event(test, 0, EV_PREPARE, &b, 5, 6);
 	folio_unlock(folio);
 	refs = folio_ref_count(folio);
 	folio_put(folio);
@@ -236,8 +236,8 @@ static void guestmem_test_get_folio(struct kunit *test)
 	folio_put(again);
 	KUNIT_EXPECT_EQ(test, folio_ref_count(folio), refs - 1);
 
-	expect_get_error(test, &b, 5, GUESTMEM_GET_UNPREPARED, -EEXIST);
-	expect_get_error(test, &b, NR_PAGES, 0, -EIO);
+	gmt_expect_get_error(test, &b, 5, GUESTMEM_GET_UNPREPARED, -EEXIST);
+	gmt_expect_get_error(test, &b, NR_PAGES, 0, -EIO);
 	KUNIT_EXPECT_EQ(test, folio_ref_count(folio), refs - 1);
 	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, 1);
 
@@ -254,8 +254,8 @@ static void guestmem_test_unprepared(struct kunit *test)
 	struct folio *folio;
 	struct file *file;
 
-	file = create(test);
-	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	file = gmt_create(test);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
 
 	folio = guestmem_get_folio(&b, 3, GUESTMEM_GET_UNPREPARED);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
@@ -282,20 +282,20 @@ static void guestmem_test_fallocate(struct kunit *test)
 	struct guestmem_binding b;
 	struct file *file;
 
-	file = create(test);
-	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	file = gmt_create(test);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
 
-	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, 8), 0);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 8), 0);
 	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, 8);
 	/* Allocation changes no folio a binding could have mapped. */
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 0);
 
-	KUNIT_EXPECT_EQ(test, falloc(file, 0, 0, 1), -EOPNOTSUPP);
-	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_ZERO_RANGE, 0, 1),
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, 0, 0, 1), -EOPNOTSUPP);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_ZERO_RANGE, 0, 1),
 			-EOPNOTSUPP);
 	KUNIT_EXPECT_EQ(test, vfs_fallocate(file, FALLOC_FL_KEEP_SIZE, 1, PAGE_SIZE),
 			-EINVAL);
-	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, NR_PAGES - 1, 2), -EINVAL);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, NR_PAGES - 1, 2), -EINVAL);
 	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, 8);
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 0);
 
@@ -314,18 +314,19 @@ static void guestmem_test_punch_hole(struct kunit *test)
 	struct guestmem_binding a, b, c;
 	struct file *file;
 
-	file = create(test);
-	bind(test, file, &a, &fake_ops_a, 0, 8);
-	bind(test, file, &b, &fake_ops_b, 4, 8);
-	bind(test, file, &c, &fake_ops_a, 12, 4);
-	KUNIT_ASSERT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, NR_PAGES), 0);
+	file = gmt_create(test);
+	gmt_bind(test, file, &a, &fake_ops_a, 0, 8);
+	gmt_bind(test, file, &b, &fake_ops_b, 4, 8);
+	gmt_bind(test, file, &c, &fake_ops_a, 12, 4);
+	KUNIT_ASSERT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, NR_PAGES), 0);
 
-	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 2, 4), 0);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
+					 2, 4), 0);
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 4);
-	expect_event(test, 0, EV_BEGIN, &a, 2, 6);
-	expect_event(test, 1, EV_BEGIN, &b, 4, 6);
-	expect_event(test, 2, EV_END, &a, 2, 6);
-	expect_event(test, 3, EV_END, &b, 4, 6);
+	gmt_expect_event(test, 0, EV_BEGIN, &a, 2, 6);
+	gmt_expect_event(test, 1, EV_BEGIN, &b, 4, 6);
+	gmt_expect_event(test, 2, EV_END, &a, 2, 6);
+	gmt_expect_event(test, 3, EV_END, &b, 4, 6);
 	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, NR_PAGES - 4);
 	/* The folios left the file at the punch hole, not later. */
 	KUNIT_EXPECT_EQ(test, fb->frees, 4);
@@ -346,7 +347,7 @@ static void guestmem_test_bind(struct kunit *test)
 	struct file *file;
 	int refs;
 
-	file = create(test);
+	file = gmt_create(test);
 	refs = inode_refs(file);
 	KUNIT_EXPECT_EQ(test, guestmem_bind(file, &a, &fake_ops_a, 0, 8,
 					    GUESTMEM_BIND_EXCLUSIVE), 0);
@@ -381,22 +382,22 @@ static void guestmem_test_close_while_bound(struct kunit *test)
 	struct guestmem_binding a, b;
 	struct file *file;
 
-	file = create(test);
-	bind(test, file, &a, &fake_ops_a, 0, 8);
-	bind(test, file, &b, &fake_ops_b, 8, 8);
-	KUNIT_ASSERT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, 4), 0);
+	file = gmt_create(test);
+	gmt_bind(test, file, &a, &fake_ops_a, 0, 8);
+	gmt_bind(test, file, &b, &fake_ops_b, 8, 8);
+	KUNIT_ASSERT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 4), 0);
 
 	__fput_sync(file);
 	KUNIT_EXPECT_EQ(test, fb->releases, 1);
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 4);
-	expect_event(test, 0, EV_BEGIN, &a, 0, 8);
-	expect_event(test, 1, EV_BEGIN, &b, 8, 16);
-	expect_event(test, 2, EV_END, &a, 0, 8);
-	expect_event(test, 3, EV_END, &b, 8, 16);
+	gmt_expect_event(test, 0, EV_BEGIN, &a, 0, 8);
+	gmt_expect_event(test, 1, EV_BEGIN, &b, 8, 16);
+	gmt_expect_event(test, 2, EV_END, &a, 0, 8);
+	gmt_expect_event(test, 3, EV_END, &b, 8, 16);
 	KUNIT_EXPECT_EQ(test, fb->frees, 4);
 
-	expect_get_error(test, &a, 0, GUESTMEM_GET_PREPARE, -EFAULT);
-	expect_get_error(test, &b, 9, GUESTMEM_GET_UNPREPARED, -EFAULT);
+	gmt_expect_get_error(test, &a, 0, GUESTMEM_GET_PREPARE, -EFAULT);
+	gmt_expect_get_error(test, &b, 9, GUESTMEM_GET_UNPREPARED, -EFAULT);
 	guestmem_unbind(&a);
 	guestmem_unbind(&b);
 	KUNIT_EXPECT_EQ(test, fb->frees, 4);
@@ -412,17 +413,18 @@ static void guestmem_test_backend_dies_first(struct kunit *test)
 	struct file *file;
 	int refs;
 
-	file = create(test);
+	file = gmt_create(test);
 	refs = inode_refs(file);
-	bind(test, file, &a, &fake_ops_a, 0, NR_PAGES);
-	bind(test, file, &b, &fake_ops_b, 0, NR_PAGES);
-	KUNIT_ASSERT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, NR_PAGES), 0);
+	gmt_bind(test, file, &a, &fake_ops_a, 0, NR_PAGES);
+	gmt_bind(test, file, &b, &fake_ops_b, 0, NR_PAGES);
+	KUNIT_ASSERT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, NR_PAGES), 0);
 
 	guestmem_unbind(&a);
-	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0, 2), 0);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
+					 0, 2), 0);
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 2);
-	expect_event(test, 0, EV_BEGIN, &b, 0, 2);
-	expect_event(test, 1, EV_END, &b, 0, 2);
+	gmt_expect_event(test, 0, EV_BEGIN, &b, 0, 2);
+	gmt_expect_event(test, 1, EV_END, &b, 0, 2);
 	KUNIT_EXPECT_EQ(test, fb->frees, 2);
 
 	guestmem_unbind(&b);
@@ -445,12 +447,12 @@ static void guestmem_test_alloc_failure(struct kunit *test)
 	struct folio *folio;
 	struct file *file;
 
-	file = create(test);
-	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	file = gmt_create(test);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
 
 	kunit_activate_static_stub(test, guestmem_grab_folio, grab_folio_enomem);
-	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, 4), -ENOMEM);
-	expect_get_error(test, &b, 0, GUESTMEM_GET_PREPARE, -ENOMEM);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 4), -ENOMEM);
+	gmt_expect_get_error(test, &b, 0, GUESTMEM_GET_PREPARE, -ENOMEM);
 	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, 0);
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 0);
 	kunit_deactivate_static_stub(test, guestmem_grab_folio);
@@ -473,11 +475,11 @@ static void guestmem_test_prepare_failure(struct kunit *test)
 	struct folio *folio;
 	struct file *file;
 
-	file = create(test);
-	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	file = gmt_create(test);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
 
 	fb->prepare_ret = -EIO;
-	expect_get_error(test, &b, 7, GUESTMEM_GET_PREPARE, -EIO);
+	gmt_expect_get_error(test, &b, 7, GUESTMEM_GET_PREPARE, -EIO);
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 1);
 
 	fb->prepare_ret = 0;
@@ -485,7 +487,7 @@ static void guestmem_test_prepare_failure(struct kunit *test)
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
 	KUNIT_EXPECT_TRUE(test, folio_test_uptodate(folio));
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 2);
-	expect_event(test, 1, EV_PREPARE, &b, 7, 8);
+	gmt_expect_event(test, 1, EV_PREPARE, &b, 7, 8);
 	folio_unlock(folio);
 	folio_put(folio);
 
@@ -501,9 +503,9 @@ static void guestmem_test_migrate_refused(struct kunit *test)
 	struct folio *folio;
 	struct file *file;
 
-	file = create(test);
+	file = gmt_create(test);
 	mapping = file->f_mapping;
-	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
 	KUNIT_EXPECT_TRUE(test, mapping_unevictable(mapping));
 	KUNIT_EXPECT_TRUE(test, mapping_inaccessible(mapping));
 
@@ -530,10 +532,10 @@ static void guestmem_test_memory_failure(struct kunit *test)
 	struct folio *folio;
 	struct file *file;
 
-	file = create(test);
+	file = gmt_create(test);
 	mapping = file->f_mapping;
-	bind(test, file, &a, &fake_ops_a, 0, 8);
-	bind(test, file, &b, &fake_ops_b, 4, 12);
+	gmt_bind(test, file, &a, &fake_ops_a, 0, 8);
+	gmt_bind(test, file, &b, &fake_ops_b, 4, 12);
 
 	folio = guestmem_get_folio(&a, 6, GUESTMEM_GET_PREPARE);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
@@ -541,10 +543,10 @@ static void guestmem_test_memory_failure(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mapping->a_ops->error_remove_folio(mapping, folio),
 			MF_DELAYED);
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 5);
-	expect_event(test, 1, EV_BEGIN, &a, 6, 7);
-	expect_event(test, 2, EV_BEGIN, &b, 6, 7);
-	expect_event(test, 3, EV_END, &a, 6, 7);
-	expect_event(test, 4, EV_END, &b, 6, 7);
+	gmt_expect_event(test, 1, EV_BEGIN, &a, 6, 7);
+	gmt_expect_event(test, 2, EV_BEGIN, &b, 6, 7);
+	gmt_expect_event(test, 3, EV_END, &a, 6, 7);
+	gmt_expect_event(test, 4, EV_END, &b, 6, 7);
 	KUNIT_EXPECT_EQ(test, mapping->nrpages, 1);
 	folio_unlock(folio);
 	folio_put(folio);
@@ -578,10 +580,10 @@ static void guestmem_test_no_direct_map(struct kunit *test)
 				    GUESTMEM_F_NO_DIRECT_MAP, &fake_ops_a, fb);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
 	KUNIT_EXPECT_TRUE(test, guestmem_active());
-	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
 
 	flushes = guestmem_nr_tlb_flushes();
-	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, NR_PAGES), 0);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, NR_PAGES), 0);
 	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 1);
 	for (i = 0; i < NR_PAGES; i++) {
 		folio = guestmem_get_folio(&b, i, 0);
@@ -592,17 +594,17 @@ static void guestmem_test_no_direct_map(struct kunit *test)
 		folio_put(folio);
 	}
 	/* Folios already out need no flush, whether allocated or looked up. */
-	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, NR_PAGES), 0);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, NR_PAGES), 0);
 	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 1);
 
 	/* Nobody may fill a folio through the (absent) direct map. */
-	expect_get_error(test, &b, 3, GUESTMEM_GET_UNPREPARED, -EACCES);
+	gmt_expect_get_error(test, &b, 3, GUESTMEM_GET_UNPREPARED, -EACCES);
 
 	/* Preparing does not touch the (absent) direct map. */
 	folio = guestmem_get_folio(&b, 3, GUESTMEM_GET_PREPARE);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
 	KUNIT_EXPECT_TRUE(test, folio_test_uptodate(folio));
-	expect_event(test, 0, EV_PREPARE, &b, 3, 4);
+	gmt_expect_event(test, 0, EV_PREPARE, &b, 3, 4);
 	folio_unlock(folio);
 	folio_put(folio);
 
@@ -610,7 +612,8 @@ static void guestmem_test_no_direct_map(struct kunit *test)
 	held = guestmem_get_folio(&b, 5, 0);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, held);
 	folio_unlock(held);
-	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 5, 1), 0);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
+					 5, 1), 0);
 	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(held), 1);
 	folio_put(held);
 	KUNIT_EXPECT_EQ(test, fb->frees, 1);
@@ -636,7 +639,7 @@ static void guestmem_test_no_direct_map(struct kunit *test)
 /* guestmem_grab_folio() stand-in that adds large folios to the file. */
 static struct folio *grab_large_folio(struct guestmem *gm, pgoff_t index)
 {
-	struct address_space *mapping = fake()->mapping;
+	struct address_space *mapping = gmt_fake()->mapping;
 	struct folio *folio;
 	int ret;
 
@@ -675,8 +678,8 @@ static struct file *create_no_direct_map(struct kunit *test)
 }
 
 /* Looks up the folio at @index without the library, with a reference. */
-static struct folio *cached_folio(struct kunit *test, struct file *file,
-				  pgoff_t index)
+static struct folio *gmt_cached_folio(struct kunit *test, struct file *file,
+				      pgoff_t index)
 {
 	struct folio *folio = filemap_get_folio(file->f_mapping, index);
 
@@ -700,10 +703,10 @@ static void guestmem_test_no_direct_map_large(struct kunit *test)
 	pgoff_t i;
 
 	file = create_no_direct_map(test);
-	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
 
 	flushes = guestmem_nr_tlb_flushes();
-	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, 2 * LARGE_NR), 0);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 2 * LARGE_NR), 0);
 	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 1);
 	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, 2 * LARGE_NR);
 	for (i = 0; i < 2 * LARGE_NR; i++) {
@@ -720,18 +723,18 @@ static void guestmem_test_no_direct_map_large(struct kunit *test)
 	/* Prepared as a whole, from its first page. */
 	folio = guestmem_get_folio(&b, LARGE_NR + 1, GUESTMEM_GET_PREPARE);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
-	expect_event(test, 0, EV_PREPARE, &b, LARGE_NR, 2 * LARGE_NR);
+	gmt_expect_event(test, 0, EV_PREPARE, &b, LARGE_NR, 2 * LARGE_NR);
 	folio_unlock(folio);
 	folio_put(folio);
 
-	held = cached_folio(test, file, LARGE_NR);
-	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
-				     LARGE_NR, LARGE_NR), 0);
+	held = gmt_cached_folio(test, file, LARGE_NR);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
+					 LARGE_NR, LARGE_NR), 0);
 	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(held), LARGE_NR);
 	KUNIT_EXPECT_EQ(test, fb->frees, LARGE_NR);
 	folio_put(held);
 
-	held = cached_folio(test, file, 0);
+	held = gmt_cached_folio(test, file, 0);
 	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(held), 0);
 	guestmem_unbind(&b);
 	__fput_sync(file);
@@ -747,8 +750,8 @@ static void guestmem_test_no_direct_map_large(struct kunit *test)
  * untyped activation: @stub is a pointer, not a function name, which the
  * typed macro needs; its prototype is checked here instead.
  */
-static int unmap_page_through(struct kunit *test, struct page *page,
-			      int (*stub)(struct page *page))
+static int gmt_unmap_page_through(struct kunit *test, struct page *page,
+				  int (*stub)(struct page *page))
 {
 	int ret;
 
@@ -762,14 +765,14 @@ static int unmap_page_through(struct kunit *test, struct page *page,
  * guestmem_unmap_page() stand-in that fails on call number unmap_fail_at
  * and does the real thing otherwise.
  */
-static int unmap_page_failing(struct page *page)
+static int gmt_unmap_page_failing(struct page *page)
 {
 	struct kunit *test = kunit_get_current_test();
 	struct fake_backend *fb = test->priv;
 
 	if (++fb->unmap_calls == fb->unmap_fail_at)
 		return -ENOMEM;
-	return unmap_page_through(test, page, unmap_page_failing);
+	return gmt_unmap_page_through(test, page, gmt_unmap_page_failing);
 }
 
 /*
@@ -787,32 +790,32 @@ static void guestmem_test_no_direct_map_failure(struct kunit *test)
 	long flushes;
 
 	file = create_no_direct_map(test);
-	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
-	kunit_activate_static_stub(test, guestmem_unmap_page, unmap_page_failing);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	kunit_activate_static_stub(test, guestmem_unmap_page, gmt_unmap_page_failing);
 
 	/* The third page of the first folio. */
 	flushes = guestmem_nr_tlb_flushes();
 	fb->unmap_fail_at = 3;
-	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, LARGE_NR), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, LARGE_NR), -ENOMEM);
 	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes);
-	first = cached_folio(test, file, 0);
+	first = gmt_cached_folio(test, file, 0);
 	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(first), LARGE_NR);
 	KUNIT_EXPECT_FALSE(test, folio_test_checked(first));
 
 	/* The second page of the second folio: the first one is out. */
 	fb->unmap_calls = 0;
 	fb->unmap_fail_at = LARGE_NR + 2;
-	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, 2 * LARGE_NR),
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 2 * LARGE_NR),
 			-ENOMEM);
 	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 1);
 	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(first), 0);
-	second = cached_folio(test, file, LARGE_NR);
+	second = gmt_cached_folio(test, file, LARGE_NR);
 	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(second), LARGE_NR);
 
 	/* A lookup fails the same way, and succeeds once removal does. */
 	fb->unmap_calls = 0;
 	fb->unmap_fail_at = 1;
-	expect_get_error(test, &b, LARGE_NR, 0, -ENOMEM);
+	gmt_expect_get_error(test, &b, LARGE_NR, 0, -ENOMEM);
 	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(second), LARGE_NR);
 	kunit_deactivate_static_stub(test, guestmem_unmap_page);
 	folio = guestmem_get_folio(&b, LARGE_NR, 0);
@@ -902,8 +905,8 @@ static void guestmem_test_state(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, PTR_ERR(file), -EINVAL);
 
 	/* Without MMAP every page is private and stays so. */
-	file = create(test);
-	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	file = gmt_create(test);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
 	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, NR_PAGES), NR_PAGES);
 	KUNIT_EXPECT_EQ(test, guestmem_file_flags(file), 0);
 	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 1, false, 0, &err), -EINVAL);
@@ -912,8 +915,8 @@ static void guestmem_test_state(struct kunit *test)
 
 	file = create_mmap(test, 0);
 	shared = create_mmap(test, GUESTMEM_F_INIT_SHARED);
-	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
-	bind(test, shared, &bs, &fake_ops_a, 0, NR_PAGES);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	gmt_bind(test, shared, &bs, &fake_ops_a, 0, NR_PAGES);
 	KUNIT_EXPECT_EQ(test, guestmem_file_flags(file), GUESTMEM_F_MMAP);
 	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, NR_PAGES), NR_PAGES);
 	KUNIT_EXPECT_EQ(test, nr_private(&bs, 0, NR_PAGES), 0);
@@ -932,9 +935,9 @@ static void guestmem_test_state(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, guestmem_is_private(&b, 2));
 	KUNIT_EXPECT_FALSE(test, guestmem_is_private(&b, 4));
 	KUNIT_EXPECT_TRUE(test, guestmem_is_private(&b, 5));
-	expect_event(test, 0, EV_BEGIN, &b, 2, 5);
-	expect_event(test, 1, EV_TO_SHARED, &b, 2, 5);
-	expect_event(test, 2, EV_END, &b, 2, 5);
+	gmt_expect_event(test, 0, EV_BEGIN, &b, 2, 5);
+	gmt_expect_event(test, 1, EV_TO_SHARED, &b, 2, 5);
+	gmt_expect_event(test, 2, EV_END, &b, 2, 5);
 
 	guestmem_unbind(&b);
 	guestmem_unbind(&bs);
@@ -956,19 +959,19 @@ static void guestmem_test_convert(struct kunit *test)
 	pgoff_t err = 77;
 
 	file = create_mmap(test, GUESTMEM_F_INIT_SHARED);
-	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
 	fill_page(test, &b, 1, 0x5a);
 	fill_page(test, &b, 6, 0xa5);
 
-	pinned = cached_folio(test, file, 6);
+	pinned = gmt_cached_folio(test, file, 6);
 	fb->nr_ev = 0;
 	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 8, true, 0, &err), -EAGAIN);
 	KUNIT_EXPECT_EQ(test, err, 6);
 	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, NR_PAGES), 0);
 	/* The backend unmapped, was never asked, and may map again. */
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 2);
-	expect_event(test, 0, EV_BEGIN, &b, 0, 8);
-	expect_event(test, 1, EV_END, &b, 0, 8);
+	gmt_expect_event(test, 0, EV_BEGIN, &b, 0, 8);
+	gmt_expect_event(test, 1, EV_END, &b, 0, 8);
 	/* Outside the busy page, the same call works. */
 	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 6, true, 0, &err), 0);
 	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, 8), 6);
@@ -977,9 +980,9 @@ static void guestmem_test_convert(struct kunit *test)
 	fb->nr_ev = 0;
 	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 8, true, 0, &err), 0);
 	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, NR_PAGES), 8);
-	expect_event(test, 0, EV_BEGIN, &b, 0, 8);
-	expect_event(test, 1, EV_TO_PRIVATE, &b, 0, 8);
-	expect_event(test, 2, EV_END, &b, 0, 8);
+	gmt_expect_event(test, 0, EV_BEGIN, &b, 0, 8);
+	gmt_expect_event(test, 1, EV_TO_PRIVATE, &b, 0, 8);
+	gmt_expect_event(test, 2, EV_END, &b, 0, 8);
 	KUNIT_EXPECT_TRUE(test, page_is(test, &b, 1, 0x5a));
 	KUNIT_EXPECT_TRUE(test, page_is(test, &b, 6, 0xa5));
 
@@ -1017,10 +1020,10 @@ static void guestmem_test_convert_no_direct_map(struct kunit *test)
 	if (!(guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP))
 		kunit_skip(test, "the direct map cannot be changed on this system");
 	file = create_mmap(test, GUESTMEM_F_NO_DIRECT_MAP | GUESTMEM_F_INIT_SHARED);
-	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
 
 	flushes = guestmem_nr_tlb_flushes();
-	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, 8), 0);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 8), 0);
 	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes);
 	for (i = 0; i < 8; i++)
 		fill_page(test, &b, i, i + 1);
@@ -1028,7 +1031,7 @@ static void guestmem_test_convert_no_direct_map(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 8, true, 0, NULL), 0);
 	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 1);
 	for (i = 0; i < 8; i++) {
-		folio = cached_folio(test, file, i);
+		folio = gmt_cached_folio(test, file, i);
 		KUNIT_EXPECT_EQ_MSG(test, guestmem_folio_nr_mapped(folio), 0,
 				    "page %lu", i);
 		folio_put(folio);
@@ -1061,7 +1064,7 @@ static void guestmem_test_convert_no_direct_map(struct kunit *test)
 	/* Zeroing a private page brings it back for that and takes it out. */
 	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 9, 1, true,
 					       GUESTMEM_CONVERT_ZERO, NULL), 0);
-	folio = cached_folio(test, file, 9);
+	folio = gmt_cached_folio(test, file, 9);
 	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(folio), 0);
 	folio_put(folio);
 
@@ -1086,13 +1089,13 @@ static void guestmem_test_convert_failure(struct kunit *test)
 	if (!(guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP))
 		kunit_skip(test, "the direct map cannot be changed on this system");
 	file = create_mmap(test, GUESTMEM_F_NO_DIRECT_MAP | GUESTMEM_F_INIT_SHARED);
-	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
-	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, 4), 0);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 4), 0);
 	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 3, 1, true, 0, NULL), 0);
 
 	/* Page 0 leaves, page 1 fails. */
 	fb->unmap_fail_at = 2;
-	kunit_activate_static_stub(test, guestmem_unmap_page, unmap_page_failing);
+	kunit_activate_static_stub(test, guestmem_unmap_page, gmt_unmap_page_failing);
 	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 4, true, 0, NULL), -ENOMEM);
 	KUNIT_EXPECT_EQ(test, fb->unmap_calls, 2);
 	kunit_deactivate_static_stub(test, guestmem_unmap_page);
@@ -1100,7 +1103,7 @@ static void guestmem_test_convert_failure(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, 4), 1);
 	KUNIT_EXPECT_TRUE(test, guestmem_is_private(&b, 3));
 	for (i = 0; i < 4; i++) {
-		folio = cached_folio(test, file, i);
+		folio = gmt_cached_folio(test, file, i);
 		KUNIT_EXPECT_EQ_MSG(test, guestmem_folio_nr_mapped(folio), i < 3 ? 1UL : 0UL,
 				    "page %lu", i);
 		folio_put(folio);
@@ -1109,7 +1112,7 @@ static void guestmem_test_convert_failure(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 4, true, 0, NULL), 0);
 	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, 4), 4);
 	for (i = 0; i < 4; i++) {
-		folio = cached_folio(test, file, i);
+		folio = gmt_cached_folio(test, file, i);
 		KUNIT_EXPECT_EQ_MSG(test, guestmem_folio_nr_mapped(folio), 0,
 				    "page %lu", i);
 		folio_put(folio);
@@ -1119,7 +1122,7 @@ static void guestmem_test_convert_failure(struct kunit *test)
 	__fput_sync(file);
 }
 
-static int guestmem_test_init(struct kunit *test)
+static int gmt_init(struct kunit *test)
 {
 	test->priv = kunit_kzalloc(test, sizeof(struct fake_backend), GFP_KERNEL);
 	return test->priv ? 0 : -ENOMEM;
@@ -1146,7 +1149,7 @@ static int unmap_page_lookup(struct page *page)
 			folio_put(folio);
 		}
 	}
-	return unmap_page_through(test, page, unmap_page_lookup);
+	return gmt_unmap_page_through(test, page, unmap_page_lookup);
 }
 
 /*
@@ -1166,18 +1169,18 @@ static void guestmem_test_no_direct_map_racing_lookup(struct kunit *test)
 	file = guestmem_file_create("[guestmem-kunit]", NR_PAGES * PAGE_SIZE,
 				    GUESTMEM_F_NO_DIRECT_MAP, &fake_ops_a, fb);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
-	bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
 	fb->lookup_b = &b;
 	fb->lookup_flushes = -1;
 	kunit_activate_static_stub(test, guestmem_unmap_page, unmap_page_lookup);
 
 	flushes = guestmem_nr_tlb_flushes();
-	KUNIT_EXPECT_EQ(test, falloc(file, FALLOC_FL_KEEP_SIZE, 0, 4), 0);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 4), 0);
 	KUNIT_EXPECT_EQ(test, fb->lookup_flushes, 1);
 	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 2);
 
 	kunit_deactivate_static_stub(test, guestmem_unmap_page);
-	expect_get_error(test, &b, 0, 0, 0);
+	gmt_expect_get_error(test, &b, 0, 0, 0);
 	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 2);
 
 	guestmem_unbind(&b);
@@ -1211,7 +1214,7 @@ static struct kunit_case guestmem_test_cases[] = {
 
 static struct kunit_suite guestmem_test_suite = {
 	.name = "guestmem",
-	.init = guestmem_test_init,
+	.init = gmt_init,
 	.test_cases = guestmem_test_cases,
 };
 
