@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite "guestmem_convert": shared and private memory (convert.c):
+ * the initial state, conversions that keep or zero contents, pins and
+ * backends refusing, and the direct map following conversions.
+ */
+#include <kunit/static_stub.h>
+#include <kunit/test.h>
+#include <kunit/visibility.h>
+#include <linux/falloc.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/guestmem.h>
+#include <linux/highmem.h>
+#include <linux/migrate_mode.h>
+#include <linux/module.h>
+#include <linux/pagemap.h>
+#include <linux/set_memory.h>
+
+#include "guestmem_kunit.h"
+
+static struct file *create_mmap(struct kunit *test, unsigned long flags)
+{
+	struct file *file;
+
+	file = guestmem_file_create("[guestmem-kunit]", NR_PAGES * PAGE_SIZE,
+				    GUESTMEM_F_MMAP | flags, &fake_ops_a,
+				    test->priv);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	return file;
+}
+
+/* Counts the pages of [start, end) that @b reports private. */
+static pgoff_t nr_private(struct guestmem_binding *b, pgoff_t start,
+			  pgoff_t end)
+{
+	pgoff_t i, nr = 0;
+
+	for (i = start; i < end; i++)
+		nr += guestmem_is_private(b, i);
+	return nr;
+}
+
+/* Writes @byte through the direct map to the folio at @index (shared). */
+static void fill_page(struct kunit *test, struct guestmem_binding *b,
+		      pgoff_t index, u8 byte)
+{
+	struct folio *folio = guestmem_get_folio(b, index, GUESTMEM_GET_PREPARE);
+	void *p;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	p = kmap_local_folio(folio, 0);
+	memset(p, byte, PAGE_SIZE);
+	kunmap_local(p);
+	folio_unlock(folio);
+	folio_put(folio);
+}
+
+static bool page_is(struct kunit *test, struct guestmem_binding *b,
+		    pgoff_t index, u8 byte)
+{
+	struct folio *folio = guestmem_get_folio(b, index, GUESTMEM_GET_PREPARE);
+	bool same;
+	void *p;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	p = kmap_local_folio(folio, 0);
+	same = !memchr_inv(p, byte, PAGE_SIZE);
+	kunmap_local(p);
+	folio_unlock(folio);
+	folio_put(folio);
+	return same;
+}
+
+/*
+ * The state a file starts with, which files have one, and the arguments
+ * guestmem_convert() refuses.
+ */
+static void guestmem_test_state(struct kunit *test)
+{
+	struct guestmem_binding b, bs;
+	struct file *file, *shared;
+	pgoff_t err = 77;
+
+	KUNIT_EXPECT_TRUE(test, guestmem_supported_flags() & GUESTMEM_F_MMAP);
+	KUNIT_EXPECT_TRUE(test, guestmem_supported_flags() & GUESTMEM_F_INIT_SHARED);
+	file = guestmem_file_create("[guestmem-kunit]", PAGE_SIZE,
+				    GUESTMEM_F_INIT_SHARED, &fake_ops_a, test->priv);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(file), -EINVAL);
+
+	/* Without MMAP every page is private and stays so. */
+	file = gmt_create(test);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, NR_PAGES), NR_PAGES);
+	KUNIT_EXPECT_EQ(test, guestmem_file_flags(file), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 1, false, 0, &err), -EINVAL);
+	guestmem_unbind(&b);
+	__fput_sync(file);
+
+	file = create_mmap(test, 0);
+	shared = create_mmap(test, GUESTMEM_F_INIT_SHARED);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	gmt_bind(test, shared, &bs, &fake_ops_a, 0, NR_PAGES);
+	KUNIT_EXPECT_EQ(test, guestmem_file_flags(file), GUESTMEM_F_MMAP);
+	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, NR_PAGES), NR_PAGES);
+	KUNIT_EXPECT_EQ(test, nr_private(&bs, 0, NR_PAGES), 0);
+
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 0, false, 0, &err), -EINVAL);
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, NR_PAGES - 1, 2, false, 0, &err), -EINVAL);
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 1, ULONG_MAX, false, 0, &err), -EINVAL);
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 1, false, BIT(7), &err), -EINVAL);
+	KUNIT_EXPECT_EQ(test, err, 77);
+	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, NR_PAGES), NR_PAGES);
+	/* Nothing was converted, so no backend heard of it. */
+	KUNIT_EXPECT_EQ(test, ((struct fake_backend *)test->priv)->nr_ev, 0);
+
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 2, 3, false, 0, NULL), 0);
+	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, NR_PAGES), NR_PAGES - 3);
+	KUNIT_EXPECT_FALSE(test, guestmem_is_private(&b, 2));
+	KUNIT_EXPECT_FALSE(test, guestmem_is_private(&b, 4));
+	KUNIT_EXPECT_TRUE(test, guestmem_is_private(&b, 5));
+	gmt_expect_event(test, 0, EV_BEGIN, &b, 2, 5);
+	gmt_expect_event(test, 1, EV_TO_SHARED, &b, 2, 5);
+	gmt_expect_event(test, 2, EV_END, &b, 2, 5);
+
+	guestmem_unbind(&b);
+	guestmem_unbind(&bs);
+	__fput_sync(file);
+	__fput_sync(shared);
+}
+
+/*
+ * Contents survive conversions both ways unless zeroing is asked for; a
+ * page held by anyone but the file (a pin) makes a conversion to private
+ * fail with -EAGAIN and its index, changing nothing, until it is let go.
+ */
+static void guestmem_test_convert(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	struct guestmem_binding b;
+	struct folio *pinned;
+	struct file *file;
+	pgoff_t err = 77;
+
+	file = create_mmap(test, GUESTMEM_F_INIT_SHARED);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	fill_page(test, &b, 1, 0x5a);
+	fill_page(test, &b, 6, 0xa5);
+
+	pinned = gmt_cached_folio(test, file, 6);
+	fb->nr_ev = 0;
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 8, true, 0, &err), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, err, 6);
+	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, NR_PAGES), 0);
+	/* The backend unmapped, was never asked, and may map again. */
+	KUNIT_EXPECT_EQ(test, fb->nr_ev, 2);
+	gmt_expect_event(test, 0, EV_BEGIN, &b, 0, 8);
+	gmt_expect_event(test, 1, EV_END, &b, 0, 8);
+	/* Outside the busy page, the same call works. */
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 6, true, 0, &err), 0);
+	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, 8), 6);
+	folio_put(pinned);
+
+	fb->nr_ev = 0;
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 8, true, 0, &err), 0);
+	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, NR_PAGES), 8);
+	gmt_expect_event(test, 0, EV_BEGIN, &b, 0, 8);
+	gmt_expect_event(test, 1, EV_TO_PRIVATE, &b, 0, 8);
+	gmt_expect_event(test, 2, EV_END, &b, 0, 8);
+	KUNIT_EXPECT_TRUE(test, page_is(test, &b, 1, 0x5a));
+	KUNIT_EXPECT_TRUE(test, page_is(test, &b, 6, 0xa5));
+
+	/* A backend may refuse; then nothing changes. */
+	fb->convert_ret = -EPERM;
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 4, false, 0, &err), -EPERM);
+	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, NR_PAGES), 8);
+	fb->convert_ret = 0;
+
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 8, false, 0, &err), 0);
+	KUNIT_EXPECT_TRUE(test, page_is(test, &b, 1, 0x5a));
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 2, true,
+					       GUESTMEM_CONVERT_ZERO, &err), 0);
+	KUNIT_EXPECT_TRUE(test, page_is(test, &b, 1, 0));
+	KUNIT_EXPECT_TRUE(test, page_is(test, &b, 6, 0xa5));
+	KUNIT_EXPECT_EQ(test, err, 6);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+}
+
+/*
+ * With NO_DIRECT_MAP, shared pages stay in the direct map and private ones
+ * leave it: conversions move them, with one flush per conversion to
+ * private and none the other way, and keep their contents.
+ */
+static void guestmem_test_convert_no_direct_map(struct kunit *test)
+{
+	struct guestmem_binding b;
+	struct folio *folio;
+	struct file *file;
+	long flushes;
+	pgoff_t i;
+
+	if (!(guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP))
+		kunit_skip(test, "the direct map cannot be changed on this system");
+	file = create_mmap(test, GUESTMEM_F_NO_DIRECT_MAP | GUESTMEM_F_INIT_SHARED);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+
+	flushes = guestmem_nr_tlb_flushes();
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 8), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes);
+	for (i = 0; i < 8; i++)
+		fill_page(test, &b, i, i + 1);
+
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 8, true, 0, NULL), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 1);
+	for (i = 0; i < 8; i++) {
+		folio = gmt_cached_folio(test, file, i);
+		KUNIT_EXPECT_EQ_MSG(test, guestmem_folio_nr_mapped(folio), 0,
+				    "page %lu", i);
+		folio_put(folio);
+	}
+	/* A private page allocated later leaves as well. */
+	folio = guestmem_get_folio(&b, 3, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	folio_unlock(folio);
+	folio_put(folio);
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 8, 2, true, 0, NULL), 0);
+	folio = guestmem_get_folio(&b, 9, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(folio), 0);
+	folio_unlock(folio);
+	folio_put(folio);
+	flushes = guestmem_nr_tlb_flushes();
+
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 8, false, 0, NULL), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes);
+	for (i = 0; i < 8; i++)
+		KUNIT_EXPECT_TRUE_MSG(test, page_is(test, &b, i, i + 1),
+				      "page %lu", i);
+	/* A shared page allocated later stays. */
+	folio = guestmem_get_folio(&b, 12, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(folio), 1);
+	folio_unlock(folio);
+	folio_put(folio);
+
+	/* Zeroing a private page brings it back for that and takes it out. */
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 9, 1, true,
+					       GUESTMEM_CONVERT_ZERO, NULL), 0);
+	folio = gmt_cached_folio(test, file, 9);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(folio), 0);
+	folio_put(folio);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+}
+
+/*
+ * A conversion to private whose removal from the direct map fails midway
+ * changes nothing: pages that were shared are shared again and back in
+ * the direct map, the page that was private already stays out, and the
+ * same conversion works once removal works.
+ */
+static void guestmem_test_convert_failure(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	struct guestmem_binding b;
+	struct folio *folio;
+	struct file *file;
+	pgoff_t i;
+
+	if (!(guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP))
+		kunit_skip(test, "the direct map cannot be changed on this system");
+	file = create_mmap(test, GUESTMEM_F_NO_DIRECT_MAP | GUESTMEM_F_INIT_SHARED);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 4), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 3, 1, true, 0, NULL), 0);
+
+	/* Page 0 leaves, page 1 fails. */
+	fb->unmap_fail_at = 2;
+	kunit_activate_static_stub(test, guestmem_unmap_page, gmt_unmap_page_failing);
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 4, true, 0, NULL), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, fb->unmap_calls, 2);
+	kunit_deactivate_static_stub(test, guestmem_unmap_page);
+
+	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, 4), 1);
+	KUNIT_EXPECT_TRUE(test, guestmem_is_private(&b, 3));
+	for (i = 0; i < 4; i++) {
+		folio = gmt_cached_folio(test, file, i);
+		KUNIT_EXPECT_EQ_MSG(test, guestmem_folio_nr_mapped(folio), i < 3 ? 1UL : 0UL,
+				    "page %lu", i);
+		folio_put(folio);
+	}
+
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 4, true, 0, NULL), 0);
+	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, 4), 4);
+	for (i = 0; i < 4; i++) {
+		folio = gmt_cached_folio(test, file, i);
+		KUNIT_EXPECT_EQ_MSG(test, guestmem_folio_nr_mapped(folio), 0,
+				    "page %lu", i);
+		folio_put(folio);
+	}
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+}
+
+static struct kunit_case guestmem_convert_cases[] = {
+	KUNIT_CASE(guestmem_test_state),
+	KUNIT_CASE(guestmem_test_convert),
+	KUNIT_CASE(guestmem_test_convert_no_direct_map),
+	KUNIT_CASE(guestmem_test_convert_failure),
+	{}
+};
+
+static struct kunit_suite guestmem_convert_suite = {
+	.name = "guestmem_convert",
+	.init = gmt_init,
+	.test_cases = guestmem_convert_cases,
+};
+
+kunit_test_suite(guestmem_convert_suite);

@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite "guestmem_direct_map": files kept out of the kernel direct
+ * map (direct_map.c): pages out and back, one flush per call, large folios,
+ * removal failing halfway and a lookup racing with an unflushed fallocate.
+ */
+#include <kunit/static_stub.h>
+#include <kunit/test.h>
+#include <kunit/visibility.h>
+#include <linux/falloc.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/guestmem.h>
+#include <linux/highmem.h>
+#include <linux/migrate_mode.h>
+#include <linux/module.h>
+#include <linux/pagemap.h>
+#include <linux/set_memory.h>
+
+#include "guestmem_kunit.h"
+
+/*
+ * A file kept out of the direct map: every page of its folios is absent
+ * from allocation until the folio leaves the file, and each operation
+ * that takes folios out flushes the kernel TLB once, not per folio.
+ */
+static void guestmem_test_no_direct_map(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	struct folio *folio, *held;
+	struct guestmem_binding b;
+	struct file *file;
+	long flushes;
+	bool active;
+	pgoff_t i;
+
+	if (!(guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP))
+		kunit_skip(test, "the direct map cannot be changed on this system");
+	/* Other users (a running VM) may have such files open already. */
+	active = guestmem_active();
+	file = guestmem_file_create("[guestmem-kunit]", NR_PAGES * PAGE_SIZE,
+				    GUESTMEM_F_NO_DIRECT_MAP, &fake_ops_a, fb);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	KUNIT_EXPECT_TRUE(test, guestmem_active());
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+
+	flushes = guestmem_nr_tlb_flushes();
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, NR_PAGES), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 1);
+	for (i = 0; i < NR_PAGES; i++) {
+		folio = guestmem_get_folio(&b, i, 0);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+		KUNIT_EXPECT_EQ_MSG(test, guestmem_folio_nr_mapped(folio), 0,
+				    "page %lu", i);
+		folio_unlock(folio);
+		folio_put(folio);
+	}
+	/* Folios already out need no flush, whether allocated or looked up. */
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, NR_PAGES), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 1);
+
+	/* Nobody may fill a folio through the (absent) direct map. */
+	gmt_expect_get_error(test, &b, 3, GUESTMEM_GET_UNPREPARED, -EACCES);
+
+	/* Preparing does not touch the (absent) direct map. */
+	folio = guestmem_get_folio(&b, 3, GUESTMEM_GET_PREPARE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	KUNIT_EXPECT_TRUE(test, folio_test_uptodate(folio));
+	gmt_expect_event(test, 0, EV_PREPARE, &b, 3, 4);
+	folio_unlock(folio);
+	folio_put(folio);
+
+	/* Back in the direct map when it leaves the file, even if held. */
+	held = guestmem_get_folio(&b, 5, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, held);
+	folio_unlock(held);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
+					 5, 1), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(held), 1);
+	folio_put(held);
+	KUNIT_EXPECT_EQ(test, fb->frees, 1);
+
+	/* A lookup that allocates flushes once. */
+	folio = guestmem_get_folio(&b, 5, GUESTMEM_GET_PREPARE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(folio), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 2);
+	folio_unlock(folio);
+	folio_put(folio);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, fb->frees, NR_PAGES + 1);
+	KUNIT_EXPECT_EQ(test, guestmem_active(), active);
+}
+
+/* Folios of 1 << LARGE_ORDER pages, as a hugepage-backed file would have. */
+#define LARGE_ORDER	2
+#define LARGE_NR	BIT(LARGE_ORDER)
+
+/* guestmem_grab_folio() stand-in that adds large folios to the file. */
+static struct folio *grab_large_folio(struct guestmem *gm, pgoff_t index)
+{
+	struct address_space *mapping = gmt_fake()->mapping;
+	struct folio *folio;
+	int ret;
+
+	folio = filemap_lock_folio(mapping, index);
+	if (!IS_ERR(folio))
+		return folio;
+	folio = filemap_alloc_folio(mapping_gfp_mask(mapping), LARGE_ORDER);
+	if (!folio)
+		return ERR_PTR(-ENOMEM);
+	ret = filemap_add_folio(mapping, folio, ALIGN_DOWN(index, LARGE_NR),
+				GFP_KERNEL);
+	if (ret) {
+		folio_put(folio);
+		return ERR_PTR(ret);
+	}
+	folio->private = gm;
+	return folio;
+}
+
+static struct file *create_no_direct_map(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	struct file *file;
+
+	if (!(guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP))
+		kunit_skip(test, "the direct map cannot be changed on this system");
+	/* The page cache holds large folios only with multi-index entries. */
+	if (!IS_ENABLED(CONFIG_XARRAY_MULTI))
+		kunit_skip(test, "large folios need CONFIG_XARRAY_MULTI");
+	file = guestmem_file_create("[guestmem-kunit]", NR_PAGES * PAGE_SIZE,
+				    GUESTMEM_F_NO_DIRECT_MAP, &fake_ops_a, fb);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	fb->mapping = file->f_mapping;
+	kunit_activate_static_stub(test, guestmem_grab_folio, grab_large_folio);
+	return file;
+}
+
+/*
+ * Every page of a large folio leaves the direct map, with one flush for
+ * the whole fallocate(), and every page is back once the folio leaves the
+ * file, whether it was punched out (while someone holds it) or freed by
+ * the last close.
+ */
+static void guestmem_test_no_direct_map_large(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	struct folio *folio, *held;
+	struct guestmem_binding b;
+	struct file *file;
+	long flushes;
+	pgoff_t i;
+
+	file = create_no_direct_map(test);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+
+	flushes = guestmem_nr_tlb_flushes();
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 2 * LARGE_NR), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 1);
+	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, 2 * LARGE_NR);
+	for (i = 0; i < 2 * LARGE_NR; i++) {
+		folio = guestmem_get_folio(&b, i, 0);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+		KUNIT_EXPECT_EQ(test, folio_order(folio), LARGE_ORDER);
+		KUNIT_EXPECT_EQ_MSG(test, guestmem_folio_nr_mapped(folio), 0,
+				    "page %lu", i);
+		folio_unlock(folio);
+		folio_put(folio);
+	}
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 1);
+
+	/* Prepared as a whole, from its first page. */
+	folio = guestmem_get_folio(&b, LARGE_NR + 1, GUESTMEM_GET_PREPARE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	gmt_expect_event(test, 0, EV_PREPARE, &b, LARGE_NR, 2 * LARGE_NR);
+	folio_unlock(folio);
+	folio_put(folio);
+
+	held = gmt_cached_folio(test, file, LARGE_NR);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
+					 LARGE_NR, LARGE_NR), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(held), LARGE_NR);
+	KUNIT_EXPECT_EQ(test, fb->frees, LARGE_NR);
+	folio_put(held);
+
+	held = gmt_cached_folio(test, file, 0);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(held), 0);
+	guestmem_unbind(&b);
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(held), LARGE_NR);
+	KUNIT_EXPECT_EQ(test, fb->frees, 2 * LARGE_NR);
+	folio_put(held);
+}
+
+/*
+ * Removal failing halfway through a folio puts the pages already removed
+ * back, fails the call with the error and leaves the folio in the file,
+ * in the direct map; the next call removes it.  Folios removed before the
+ * failure stay out, and the call still flushes once for them.
+ */
+static void guestmem_test_no_direct_map_failure(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	struct guestmem_binding b;
+	struct folio *first, *second, *folio;
+	struct file *file;
+	long flushes;
+
+	file = create_no_direct_map(test);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	kunit_activate_static_stub(test, guestmem_unmap_page, gmt_unmap_page_failing);
+
+	/* The third page of the first folio. */
+	flushes = guestmem_nr_tlb_flushes();
+	fb->unmap_fail_at = 3;
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, LARGE_NR), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes);
+	first = gmt_cached_folio(test, file, 0);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(first), LARGE_NR);
+	KUNIT_EXPECT_FALSE(test, folio_test_checked(first));
+
+	/* The second page of the second folio: the first one is out. */
+	fb->unmap_calls = 0;
+	fb->unmap_fail_at = LARGE_NR + 2;
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 2 * LARGE_NR),
+			-ENOMEM);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 1);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(first), 0);
+	second = gmt_cached_folio(test, file, LARGE_NR);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(second), LARGE_NR);
+
+	/* A lookup fails the same way, and succeeds once removal does. */
+	fb->unmap_calls = 0;
+	fb->unmap_fail_at = 1;
+	gmt_expect_get_error(test, &b, LARGE_NR, 0, -ENOMEM);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(second), LARGE_NR);
+	kunit_deactivate_static_stub(test, guestmem_unmap_page);
+	folio = guestmem_get_folio(&b, LARGE_NR, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	KUNIT_EXPECT_PTR_EQ(test, folio, second);
+	folio_unlock(folio);
+	folio_put(folio);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(second), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 2);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(first), LARGE_NR);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(second), LARGE_NR);
+	KUNIT_EXPECT_EQ(test, fb->frees, 2 * LARGE_NR);
+	folio_put(first);
+	folio_put(second);
+}
+
+/*
+ * guestmem_unmap_page() stand-in that, on its second call (the second
+ * folio of an fallocate()), first looks up the first folio, which that
+ * fallocate() removed but has not flushed yet.
+ */
+static int unmap_page_lookup(struct page *page)
+{
+	struct kunit *test = kunit_get_current_test();
+	struct fake_backend *fb = test->priv;
+	struct folio *folio;
+	long flushes;
+
+	if (++fb->unmap_calls == 2) {
+		flushes = guestmem_nr_tlb_flushes();
+		folio = guestmem_get_folio(fb->lookup_b, 0, 0);
+		fb->lookup_flushes = guestmem_nr_tlb_flushes() - flushes;
+		if (!IS_ERR(folio)) {
+			folio_unlock(folio);
+			folio_put(folio);
+		}
+	}
+	return gmt_unmap_page_through(test, page, unmap_page_lookup);
+}
+
+/*
+ * A lookup that finds a folio removed by an fallocate() still in progress
+ * flushes before handing it out: the fallocate() flushes only at its end.
+ * Once that flush is done, lookups do not flush again.
+ */
+static void guestmem_test_no_direct_map_racing_lookup(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	struct guestmem_binding b;
+	struct file *file;
+	long flushes;
+
+	if (!(guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP))
+		kunit_skip(test, "the direct map cannot be changed on this system");
+	file = guestmem_file_create("[guestmem-kunit]", NR_PAGES * PAGE_SIZE,
+				    GUESTMEM_F_NO_DIRECT_MAP, &fake_ops_a, fb);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	fb->lookup_b = &b;
+	fb->lookup_flushes = -1;
+	kunit_activate_static_stub(test, guestmem_unmap_page, unmap_page_lookup);
+
+	flushes = guestmem_nr_tlb_flushes();
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 4), 0);
+	KUNIT_EXPECT_EQ(test, fb->lookup_flushes, 1);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 2);
+
+	kunit_deactivate_static_stub(test, guestmem_unmap_page);
+	gmt_expect_get_error(test, &b, 0, 0, 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 2);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, fb->frees, 4);
+}
+
+static struct kunit_case guestmem_direct_map_cases[] = {
+	KUNIT_CASE(guestmem_test_no_direct_map),
+	KUNIT_CASE(guestmem_test_no_direct_map_large),
+	KUNIT_CASE(guestmem_test_no_direct_map_failure),
+	KUNIT_CASE(guestmem_test_no_direct_map_racing_lookup),
+	{}
+};
+
+static struct kunit_suite guestmem_direct_map_suite = {
+	.name = "guestmem_direct_map",
+	.init = gmt_init,
+	.test_cases = guestmem_direct_map_cases,
+};
+
+kunit_test_suite(guestmem_direct_map_suite);

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared by the guestmem KUnit suites: the fake backend, one per test case
+ * (test->priv), which records the callbacks it gets, and common helpers.
+ */
+#ifndef _MM_GUESTMEM_GUESTMEM_KUNIT_H
+#define _MM_GUESTMEM_GUESTMEM_KUNIT_H
+
+#include <kunit/test.h>
+#include <linux/guestmem.h>
+#include <linux/types.h>
+
+#include "internal.h"
+
+#define NR_PAGES	16
+#define MAX_EVENTS	32
+
+enum fake_kind { EV_BEGIN, EV_END, EV_PREPARE, EV_TO_PRIVATE, EV_TO_SHARED };
+
+struct fake_event {
+	enum fake_kind kind;
+	struct guestmem_binding *binding;
+	pgoff_t start;
+	pgoff_t end;
+};
+
+/* The fake backend's state, one per test case (test->priv). */
+struct fake_backend {
+	struct fake_event ev[MAX_EVENTS];
+	int nr_ev;
+	int releases;
+	int frees;
+	int prepare_ret;
+	int convert_ret;
+	struct address_space *mapping;	/* for grab_large_folio() */
+	int unmap_calls;		/* for gmt_unmap_page_failing() */
+	int unmap_fail_at;
+	struct guestmem_binding *lookup_b;	/* for unmap_page_lookup() */
+	long lookup_flushes;
+};
+
+struct fake_backend *gmt_fake(void);
+extern const struct guestmem_ops fake_ops_a;
+extern const struct guestmem_ops fake_ops_b;
+void gmt_expect_event(struct kunit *test, int i, enum fake_kind kind,
+		      struct guestmem_binding *b, pgoff_t start, pgoff_t end);
+struct file *gmt_create(struct kunit *test);
+void gmt_bind(struct kunit *test, struct file *file,
+	      struct guestmem_binding *b, const struct guestmem_ops *ops,
+	      pgoff_t start, pgoff_t nr);
+int gmt_falloc(struct file *file, int mode, pgoff_t start, pgoff_t nr);
+void gmt_expect_get_error(struct kunit *test, struct guestmem_binding *b,
+			  pgoff_t index, unsigned int flags, long err);
+struct folio *gmt_cached_folio(struct kunit *test, struct file *file,
+			       pgoff_t index);
+int gmt_unmap_page_through(struct kunit *test, struct page *page,
+			   int (*stub)(struct page *page));
+int gmt_unmap_page_failing(struct page *page);
+int gmt_init(struct kunit *test);
+
+#endif /* _MM_GUESTMEM_GUESTMEM_KUNIT_H */
