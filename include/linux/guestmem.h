@@ -184,6 +184,8 @@ bool guestmem_is_private(struct guestmem_binding *binding, pgoff_t index);
 
 /* For the rest of mm and for power management; not exported to modules. */
 bool guestmem_active(void);
+unsigned long guestmem_nr_pages(void);
+unsigned long guestmem_nr_pages_no_direct_map(void);
 
 #else /* !CONFIG_GUESTMEM */
 

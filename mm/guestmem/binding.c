@@ -17,6 +17,8 @@
 
 #include "internal.h"
 
+#include <trace/events/guestmem.h>
+
 /*
  * Invalidation: every attached binding that overlaps [start, end) gets
  * ->invalidate_begin() before the folios change (@begin true) and
@@ -35,28 +37,24 @@ void guestmem_invalidate(struct guestmem *gm, pgoff_t start, pgoff_t end,
 			b->ops->invalidate_begin : b->ops->invalidate_end;
 		pgoff_t s = max(start, b->start), e = min(end, b->end);
 
-		if (s < e && fn)
+		if (s >= e)
+			continue;
+		if (begin)
+			trace_guestmem_invalidate_begin(gm_ino(gm), b, s, e);
+		else
+			trace_guestmem_invalidate_end(gm_ino(gm), b, s, e);
+		if (fn)
 			fn(b, s, e);
 	}
 }
 
-/*
- * Find or allocate the folio at @index, locked.  The one per-folio word the
- * library uses is folio->private, which points back to the file: without
- * PG_private nothing else in mm reads it, and ->free_folio(), which gets no
- * mapping, needs it to find the owner.
- */
+/* Find or allocate the folio at @index, locked. */
 VISIBLE_IF_KUNIT struct folio *guestmem_grab_folio(struct guestmem *gm,
 						   pgoff_t index)
 {
-	struct folio *folio;
-
 	KUNIT_STATIC_STUB_REDIRECT(guestmem_grab_folio, gm, index);
 
-	folio = filemap_grab_folio(gm_mapping(gm), index);
-	if (!IS_ERR(folio) && !folio->private)
-		folio->private = gm;
-	return folio;
+	return filemap_grab_folio(gm_mapping(gm), index);
 }
 EXPORT_SYMBOL_IF_KUNIT(guestmem_grab_folio);
 
@@ -67,6 +65,17 @@ struct folio *guestmem_take_folio(struct guestmem *gm, pgoff_t index,
 	struct folio *folio = guestmem_grab_folio(gm, index);
 	int ret;
 
+	/*
+	 * A folio new to the file.  The one per-folio word the library uses
+	 * is folio->private, which points back to the file: without
+	 * PG_private nothing else in mm reads it, and ->free_folio(), which
+	 * gets no mapping, needs it to find the owner.  Set under the folio
+	 * lock, once, here: so is the folio counted.
+	 */
+	if (!IS_ERR(folio) && !folio->private) {
+		folio->private = gm;
+		guestmem_folio_added(gm, folio);
+	}
 	/*
 	 * A poisoned folio is neither zeroed (that would consume the poison)
 	 * nor removed: the lookup fails with -EHWPOISON.
@@ -286,7 +295,7 @@ struct folio *guestmem_get_folio(struct guestmem_binding *binding,
 	if (folio_test_checked(folio) && atomic_read(&gm->unflushed)) {
 		unsigned long addr = (unsigned long)folio_address(folio);
 
-		guestmem_flush_range(addr, addr + folio_size(folio));
+		guestmem_flush_range(gm, addr, addr + folio_size(folio), 1);
 	}
 
 	if (folio_test_hwpoison(folio))

@@ -19,6 +19,8 @@
 #include "../internal.h"
 #include "internal.h"
 
+#include <trace/events/guestmem.h>
+
 /*
  * Before a conversion to private: take every folio of the range out of the
  * host's page tables, then fail if one still holds any reference but the
@@ -64,6 +66,8 @@ again:
 				 folio_ref_count(folio) != folio_nr_pages(folio) + 1)
 				ret = -EAGAIN;
 			if (ret) {
+				trace_guestmem_convert_busy(gm_ino(gm), folio,
+							    folio_nr_pages(folio) + 1);
 				*busy = max(folio->index, start);
 				break;
 			}
@@ -110,7 +114,7 @@ static int guestmem_sync_folios(struct guestmem *gm, pgoff_t start,
 
 			folio_lock(folio);
 			if (folio_test_checked(folio) && (!private || zero))
-				guestmem_unzap_folio(folio);
+				guestmem_unzap_folio(gm, folio);
 			if (zero && !poisoned)
 				folio_zero_range(folio, 0, folio_size(folio));
 			if (private && nodm && !folio_test_checked(folio) &&
@@ -169,53 +173,17 @@ static bool guestmem_range_splits_folio(struct guestmem *gm, pgoff_t start,
 	return split;
 }
 
-/**
- * guestmem_convert - turn a range of a file shared or private
- * @file: A guestmem file created with %GUESTMEM_F_MMAP.
- * @start: First page of the range.
- * @nr: Number of pages.
- * @to_private: true to make the range private, false to make it shared.
- * @flags: %GUESTMEM_CONVERT_ZERO zeroes the pages in the file; without it
- *	their contents are kept.
- * @error_index: Set to the first page that could not be converted when
- *	-EAGAIN is returned; untouched otherwise.  May be NULL.
- *
- * All or nothing.  To private: every host mapping of the range is removed,
- * then the call fails with -EAGAIN if a page in it is still mapped or
- * referenced by anyone but the file (a GUP pin); otherwise each binding's
- * ->convert() may refuse, and then the pages become private and, in a
- * %GUESTMEM_F_NO_DIRECT_MAP file, leave the direct map (one kernel TLB
- * flush for the call).  To shared: the pages go back into the direct map
- * and become mappable.  Either way, bindings overlapping the range get an
- * ->invalidate_begin()/->invalidate_end() pair around the change, so that
- * backends drop the mappings they made under the old state.  Pages already
- * in the requested state are converted again (a no-op but for @flags).
- *
- * Context: Process context, may sleep; takes the file's invalidate lock,
- * folio locks and the mapping's i_mmap_rwsem.
- * Return: 0 on success; -EINVAL if @file is not a guestmem file with
- * %GUESTMEM_F_MMAP, for unknown @flags, an empty range, a range past the
- * end of the file or one that splits a large folio; -EAGAIN if a page is
- * in use (see @error_index; also when a binding's ->convert() returns
- * -EAGAIN, with the first page of that binding's range); -EHWPOISON (to
- * private) for a poisoned page; -ENOMEM if the direct map could not be
- * changed (with %GUESTMEM_CONVERT_ZERO, part of the range may have been
- * zeroed then); or the error of a binding's ->convert().
- */
-int guestmem_convert(struct file *file, pgoff_t start, pgoff_t nr,
-		     bool to_private, unsigned int flags, pgoff_t *error_index)
+/* guestmem_convert() of a guestmem file; -EAGAIN sets *@busy. */
+static int guestmem_convert_file(struct guestmem *gm, pgoff_t start, pgoff_t nr,
+				 bool to_private, unsigned int flags,
+				 pgoff_t *busy)
 {
 	struct guestmem_batch batch = GUESTMEM_BATCH_INIT;
+	struct address_space *mapping = gm_mapping(gm);
 	unsigned long *was_private = NULL;
-	struct address_space *mapping;
-	struct guestmem *gm;
-	pgoff_t end, busy, i;
+	pgoff_t end, i;
 	int ret;
 
-	if (file->f_op != &guestmem_fops)
-		return -EINVAL;
-	gm = GUESTMEM_I(file_inode(file));
-	mapping = gm_mapping(gm);
 	if (!(gm->flags & GUESTMEM_F_MMAP) || (flags & ~GUESTMEM_CONVERT_ZERO) ||
 	    !nr || check_add_overflow(start, nr, &end) || end > gm_nr_pages(gm))
 		return -EINVAL;
@@ -235,14 +203,11 @@ int guestmem_convert(struct file *file, pgoff_t start, pgoff_t nr,
 	}
 	guestmem_invalidate(gm, start, end, true);
 
-	ret = to_private ? guestmem_unmap_check_refs(gm, start, end, &busy) : 0;
+	ret = to_private ? guestmem_unmap_check_refs(gm, start, end, busy) : 0;
 	if (!ret)
-		ret = guestmem_convert_ask(gm, start, end, to_private, &busy);
-	if (ret) {
-		if (ret == -EAGAIN && error_index)
-			*error_index = busy;
+		ret = guestmem_convert_ask(gm, start, end, to_private, busy);
+	if (ret)
 		goto out_end;
-	}
 
 	for (i = 0; was_private && i < nr; i++) {
 		if (guestmem_page_private(gm, start + i))
@@ -289,6 +254,59 @@ out_end:
 out_unlock:
 	filemap_invalidate_unlock(mapping);
 	kvfree(was_private);
+	return ret;
+}
+
+/**
+ * guestmem_convert - turn a range of a file shared or private
+ * @file: A guestmem file created with %GUESTMEM_F_MMAP.
+ * @start: First page of the range.
+ * @nr: Number of pages.
+ * @to_private: true to make the range private, false to make it shared.
+ * @flags: %GUESTMEM_CONVERT_ZERO zeroes the pages in the file; without it
+ *	their contents are kept.
+ * @error_index: Set to the first page that could not be converted when
+ *	-EAGAIN is returned; untouched otherwise.  May be NULL.
+ *
+ * All or nothing.  To private: every host mapping of the range is removed,
+ * then the call fails with -EAGAIN if a page in it is still mapped or
+ * referenced by anyone but the file (a GUP pin); otherwise each binding's
+ * ->convert() may refuse, and then the pages become private and, in a
+ * %GUESTMEM_F_NO_DIRECT_MAP file, leave the direct map (one kernel TLB
+ * flush for the call).  To shared: the pages go back into the direct map
+ * and become mappable.  Either way, bindings overlapping the range get an
+ * ->invalidate_begin()/->invalidate_end() pair around the change, so that
+ * backends drop the mappings they made under the old state.  Pages already
+ * in the requested state are converted again (a no-op but for @flags).
+ *
+ * Context: Process context, may sleep; takes the file's invalidate lock,
+ * folio locks and the mapping's i_mmap_rwsem.
+ * Return: 0 on success; -EINVAL if @file is not a guestmem file with
+ * %GUESTMEM_F_MMAP, for unknown @flags, an empty range, a range past the
+ * end of the file or one that splits a large folio; -EAGAIN if a page is
+ * in use (see @error_index; also when a binding's ->convert() returns
+ * -EAGAIN, with the first page of that binding's range); -EHWPOISON (to
+ * private) for a poisoned page; -ENOMEM if the direct map could not be
+ * changed (with %GUESTMEM_CONVERT_ZERO, part of the range may have been
+ * zeroed then); or the error of a binding's ->convert().
+ */
+int guestmem_convert(struct file *file, pgoff_t start, pgoff_t nr,
+		     bool to_private, unsigned int flags, pgoff_t *error_index)
+{
+	struct guestmem *gm;
+	pgoff_t busy = 0;
+	int ret;
+
+	if (file->f_op != &guestmem_fops)
+		return -EINVAL;
+	gm = GUESTMEM_I(file_inode(file));
+	ret = guestmem_convert_file(gm, start, nr, to_private, flags, &busy);
+	if (ret != -EAGAIN)
+		busy = 0;
+	trace_guestmem_convert(gm_ino(gm), start, nr, to_private, flags, ret,
+			       busy);
+	if (ret == -EAGAIN && error_index)
+		*error_index = busy;
 	return ret;
 }
 EXPORT_SYMBOL_GPL(guestmem_convert);

@@ -19,6 +19,8 @@
 
 #include "internal.h"
 
+#include <trace/events/guestmem.h>
+
 /*
  * For tests and statistics (debugfs guestmem/): kernel TLB flushes made for
  * direct-map removal, and pages out of the direct map now.
@@ -82,6 +84,8 @@ int guestmem_zap_folio(struct guestmem *gm, struct folio *folio,
 	}
 	folio_set_checked(folio);
 	atomic_long_add(nr, &guestmem_nr_unmapped);
+	atomic_long_add(nr, &gm->nr_unmapped);
+	trace_guestmem_direct_map_remove(gm_ino(gm), folio);
 	atomic_inc(&gm->unflushed);
 	batch->start = min(batch->start, addr);
 	batch->end = max(batch->end, addr + folio_size(folio));
@@ -90,7 +94,7 @@ int guestmem_zap_folio(struct guestmem *gm, struct folio *folio,
 }
 
 /* Undo guestmem_zap_folio(): the folio's pages are back in the direct map. */
-void guestmem_unzap_folio(struct folio *folio)
+void guestmem_unzap_folio(struct guestmem *gm, struct folio *folio)
 {
 	unsigned long nr = folio_nr_pages(folio);
 
@@ -102,19 +106,23 @@ void guestmem_unzap_folio(struct folio *folio)
 		guestmem_restore_pages(folio, nr);
 	folio_clear_checked(folio);
 	atomic_long_sub(nr, &guestmem_nr_unmapped);
+	atomic_long_sub(nr, &gm->nr_unmapped);
+	trace_guestmem_direct_map_restore(gm_ino(gm), folio);
 }
 
-void guestmem_flush_range(unsigned long start, unsigned long end)
+void guestmem_flush_range(struct guestmem *gm, unsigned long start,
+			  unsigned long end, unsigned int nr_folios)
 {
 	flush_tlb_kernel_range(start, end);
 	atomic_long_inc(&guestmem_nr_flushes);
+	trace_guestmem_tlb_flush(gm_ino(gm), start, end, nr_folios);
 }
 
 void guestmem_flush(struct guestmem *gm, struct guestmem_batch *batch)
 {
 	if (!batch->nr_folios)
 		return;
-	guestmem_flush_range(batch->start, batch->end);
+	guestmem_flush_range(gm, batch->start, batch->end, batch->nr_folios);
 	/* Only now may lookups hand these folios out without a flush. */
 	smp_mb__before_atomic();
 	atomic_sub(batch->nr_folios, &gm->unflushed);
@@ -174,6 +182,20 @@ bool guestmem_active(void)
 	       atomic_long_read(&guestmem_nr_unmapped) != 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(guestmem_active);
+
+/**
+ * guestmem_nr_pages_no_direct_map - pages of guestmem out of the direct map
+ *
+ * For /proc/meminfo (GuestMemNoDMap); not exported to modules.
+ *
+ * Context: Any context; takes no lock.
+ * Return: The number of pages of all guestmem files that are out of the
+ * kernel direct map now.
+ */
+unsigned long guestmem_nr_pages_no_direct_map(void)
+{
+	return max(atomic_long_read(&guestmem_nr_unmapped), 0L);
+}
 
 static int guestmem_flushes_get(void *data, u64 *val)
 {

@@ -117,7 +117,6 @@ static struct folio *grab_large_folio(struct guestmem *gm, pgoff_t index)
 		folio_put(folio);
 		return ERR_PTR(ret);
 	}
-	folio->private = gm;
 	return folio;
 }
 
@@ -315,11 +314,46 @@ static void guestmem_test_no_direct_map_racing_lookup(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fb->frees, 4);
 }
 
+/*
+ * The counters of pages out of the direct map, per file (fdinfo) and for
+ * the system (GuestMemNoDMap in /proc/meminfo), and of pages held
+ * (GuestMem), follow large folios out and back.
+ */
+static void guestmem_test_no_direct_map_counters(struct kunit *test)
+{
+	unsigned long base = guestmem_nr_pages();
+	unsigned long base_out = guestmem_nr_pages_no_direct_map();
+	struct guestmem_binding b;
+	struct guestmem *gm;
+	struct file *file;
+
+	file = create_no_direct_map(test);
+	gm = GUESTMEM_I(file_inode(file));
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 2 * LARGE_NR), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&gm->nr_unmapped), 2 * LARGE_NR);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages_no_direct_map(), base_out + 2 * LARGE_NR);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base + 2 * LARGE_NR);
+
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
+					 0, LARGE_NR), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&gm->nr_unmapped), LARGE_NR);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages_no_direct_map(), base_out + LARGE_NR);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base + LARGE_NR);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages_no_direct_map(), base_out);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base);
+}
+
 static struct kunit_case guestmem_direct_map_cases[] = {
 	KUNIT_CASE(guestmem_test_no_direct_map),
 	KUNIT_CASE(guestmem_test_no_direct_map_large),
 	KUNIT_CASE(guestmem_test_no_direct_map_failure),
 	KUNIT_CASE(guestmem_test_no_direct_map_racing_lookup),
+	KUNIT_CASE(guestmem_test_no_direct_map_counters),
 	{}
 };
 

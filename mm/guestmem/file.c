@@ -178,6 +178,7 @@ const struct file_operations guestmem_fops = {
 	.mmap		= guestmem_mmap,
 	.unlocked_ioctl	= guestmem_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
+	.show_fdinfo	= guestmem_show_fdinfo,
 };
 
 static int guestmem_migrate_folio(struct address_space *mapping,
@@ -216,12 +217,15 @@ static void guestmem_free_folio(struct folio *folio)
 
 	/* Back in the direct map before the folio can be freed. */
 	if (folio_test_checked(folio))
-		guestmem_unzap_folio(folio);
+		guestmem_unzap_folio(gm, folio);
 	VM_WARN_ON_ONCE_FOLIO(gm && (gm->flags & GUESTMEM_F_NO_DIRECT_MAP) &&
 			      !folio_contain_hwpoisoned_page(folio) &&
 			      guestmem_folio_nr_mapped(folio) != nr, folio);
 	folio->private = NULL;
-	if (gm && gm->ops->free_folio)
+	if (!gm)
+		return;
+	guestmem_folio_removed(gm, folio);
+	if (gm->ops->free_folio)
 		gm->ops->free_folio(folio);
 }
 
@@ -408,6 +412,7 @@ static struct inode *guestmem_alloc_inode(struct super_block *sb)
 	gm->priv = NULL;
 	gm->shared = NULL;
 	INIT_LIST_HEAD(&gm->bindings);
+	atomic_long_set(&gm->nr_unmapped, 0);
 	atomic_set(&gm->unflushed, 0);
 	return &gm->vfs_inode;
 }

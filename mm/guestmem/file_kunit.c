@@ -411,6 +411,42 @@ static void guestmem_test_memory_failure(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fb->frees, 1);
 }
 
+/*
+ * guestmem_nr_pages() (GuestMem in /proc/meminfo) counts every page a file
+ * gets, whether by fallocate() or by a lookup, and no longer the pages
+ * punched out or freed by the last close.
+ */
+static void guestmem_test_nr_pages(struct kunit *test)
+{
+	unsigned long base = guestmem_nr_pages();
+	struct guestmem_binding b;
+	struct folio *folio;
+	struct file *file;
+
+	file = gmt_create(test);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 4), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base + 4);
+	/* Again: nothing new. */
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 4), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base + 4);
+
+	folio = guestmem_get_folio(&b, 9, GUESTMEM_GET_PREPARE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	folio_unlock(folio);
+	folio_put(folio);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base + 5);
+
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
+					 1, 2), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base + 3);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base);
+}
+
 static struct kunit_case guestmem_file_cases[] = {
 	KUNIT_CASE(guestmem_test_create_invalid),
 	KUNIT_CASE(guestmem_test_get_folio),
@@ -420,6 +456,7 @@ static struct kunit_case guestmem_file_cases[] = {
 	KUNIT_CASE(guestmem_test_bind),
 	KUNIT_CASE(guestmem_test_close_while_bound),
 	KUNIT_CASE(guestmem_test_backend_dies_first),
+	KUNIT_CASE(guestmem_test_nr_pages),
 	KUNIT_CASE(guestmem_test_alloc_failure),
 	KUNIT_CASE(guestmem_test_prepare_failure),
 	KUNIT_CASE(guestmem_test_migrate_refused),

@@ -34,6 +34,7 @@
 
 struct folio;
 struct page;
+struct seq_file;
 struct vm_area_struct;
 
 /**
@@ -49,6 +50,9 @@ struct vm_area_struct;
  *	only under the invalidate lock held exclusive, read without a lock:
  *	a reader that needs a stable answer holds the lock shared (host
  *	faults) or orders itself against ->invalidate_begin() (backends).
+ * @nr_unmapped: Pages of the file out of the direct map now; changed under
+ *	the folio lock of the folio that leaves or comes back, read without
+ *	a lock (fdinfo).
  * @unflushed: Folios of the file out of the direct map whose kernel TLB
  *	flush is still to come: an fallocate() in progress removes folios
  *	and unlocks them one by one, but flushes once at its end.  Raised
@@ -62,6 +66,7 @@ struct guestmem {
 	unsigned long flags;
 	unsigned long *shared;
 	struct list_head bindings;
+	atomic_long_t nr_unmapped;
 	atomic_t unflushed;
 	struct inode vfs_inode;
 };
@@ -98,6 +103,12 @@ static inline struct address_space *gm_mapping(struct guestmem *gm)
 	return gm->vfs_inode.i_mapping;
 }
 
+/* How tracepoints and fdinfo name a file. */
+static inline unsigned long gm_ino(struct guestmem *gm)
+{
+	return gm->vfs_inode.i_ino;
+}
+
 static inline pgoff_t gm_nr_pages(struct guestmem *gm)
 {
 	return i_size_read(&gm->vfs_inode) >> PAGE_SHIFT;
@@ -121,14 +132,20 @@ struct folio *guestmem_take_folio(struct guestmem *gm, pgoff_t index,
 /* direct_map.c */
 int guestmem_zap_folio(struct guestmem *gm, struct folio *folio,
 		       struct guestmem_batch *batch);
-void guestmem_unzap_folio(struct folio *folio);
-void guestmem_flush_range(unsigned long start, unsigned long end);
+void guestmem_unzap_folio(struct guestmem *gm, struct folio *folio);
+void guestmem_flush_range(struct guestmem *gm, unsigned long start,
+			  unsigned long end, unsigned int nr_folios);
 void guestmem_flush(struct guestmem *gm, struct guestmem_batch *batch);
 unsigned long guestmem_folio_nr_mapped(struct folio *folio);
 void __init guestmem_debugfs_init(void);
 
 /* mmap.c */
 int guestmem_mmap(struct file *file, struct vm_area_struct *vma);
+
+/* stats.c: counters, fdinfo and the tracepoints' definitions */
+void guestmem_folio_added(struct guestmem *gm, struct folio *folio);
+void guestmem_folio_removed(struct guestmem *gm, struct folio *folio);
+void guestmem_show_fdinfo(struct seq_file *m, struct file *file);
 
 /* What the KUnit tests reach besides the API. */
 #if IS_ENABLED(CONFIG_KUNIT)

@@ -12,6 +12,8 @@
 
 #include "internal.h"
 
+#include <trace/events/guestmem.h>
+
 /*
  * Host mappings.  Only shared pages are ever mapped: a fault checks the
  * page's state under the invalidate lock, held shared, and a conversion to
@@ -29,8 +31,10 @@ static vm_fault_t guestmem_fault(struct vm_fault *vmf)
 	struct folio *folio;
 	vm_fault_t ret = VM_FAULT_LOCKED;
 
-	if (index >= gm_nr_pages(gm))
-		return VM_FAULT_SIGBUS;
+	if (index >= gm_nr_pages(gm)) {
+		ret = VM_FAULT_SIGBUS;
+		goto out_trace;
+	}
 
 	filemap_invalidate_lock_shared(mapping);
 	if (guestmem_page_private(gm, index)) {
@@ -57,6 +61,8 @@ static vm_fault_t guestmem_fault(struct vm_fault *vmf)
 	vmf->page = folio_file_page(folio, index);
 out:
 	filemap_invalidate_unlock_shared(mapping);
+out_trace:
+	trace_guestmem_fault(gm_ino(gm), index, ret);
 	return ret;
 }
 
