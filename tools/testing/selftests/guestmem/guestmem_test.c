@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -2288,6 +2289,314 @@ TEST_F(bind, hibernation)
 	ASSERT_EQ(!no_direct_map, hibernation_offered(_metadata));
 	ASSERT_EQ(0, close(gmem2));
 	ASSERT_EQ(1, hibernation_offered(_metadata));
+}
+
+/*
+ * Observing guestmem (Documentation/mm/guestmem.rst): the fdinfo of a
+ * guest_memfd, the GuestMem lines of /proc/meminfo and the guestmem trace
+ * events.
+ */
+
+/* Whether word @word is among the names of the guestmem-flags line. */
+static bool fdinfo_flag(struct __test_metadata *_metadata, int fd, const char *word)
+{
+	char buf[128], *tok, *save;
+
+	ASSERT_TRUE(gmu_fdinfo_line(fd, "guestmem-flags", buf, sizeof(buf)));
+	for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+		if (!strcmp(tok, word))
+			return true;
+	return false;
+}
+
+/*
+ * The figures of one file's fdinfo that the test below follows: pages
+ * allocated, pages out of the direct map, and for MMAP files pages shared
+ * and private (-1 for the latter two in other files).
+ */
+struct fdinfo_figures {
+	long pages;
+	long no_direct_map;
+	long shared;
+	long private;
+};
+
+static void expect_fdinfo(struct __test_metadata *_metadata, int fd,
+			  const struct fdinfo_figures *want, const char *when)
+{
+	ASSERT_EQ(want->pages, gmu_fdinfo_num(fd, "guestmem-pages")) TH_LOG("%s", when);
+	ASSERT_EQ(want->no_direct_map, gmu_fdinfo_num(fd, "guestmem-pages-no-direct-map"))
+		TH_LOG("%s", when);
+	ASSERT_EQ(want->shared, gmu_fdinfo_num(fd, "guestmem-pages-shared")) TH_LOG("%s", when);
+	ASSERT_EQ(want->private, gmu_fdinfo_num(fd, "guestmem-pages-private")) TH_LOG("%s", when);
+}
+
+/*
+ * The fdinfo of a guest_memfd (guestmem_show_fdinfo()): its size and
+ * flags, and pages allocated, out of the direct map, shared and private
+ * following fallocate(), punch hole and conversions, with and without
+ * GUEST_MEMFD_FLAG_NO_DIRECT_MAP.  Today only private pages leave the
+ * direct map.  The file, and so its fdinfo, outlives the close of one of
+ * two descriptors.
+ */
+TEST_F(gmem, fdinfo)
+{
+	const int punch = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	bool mmap_file = variant->flags & GUEST_MEMFD_FLAG_MMAP;
+	bool shared = mmap_file && (variant->flags & GUEST_MEMFD_FLAG_INIT_SHARED);
+	__u64 flags[2] = { variant->flags, variant->flags | GUEST_MEMFD_FLAG_NO_DIRECT_MAP };
+	struct fdinfo_figures want;
+	unsigned int i;
+	int fd, dup_fd;
+
+	for (i = 0; i < 2; i++) {
+		bool nodm = flags[i] & GUEST_MEMFD_FLAG_NO_DIRECT_MAP;
+
+		if (nodm && !(gmem_flags(self->vm) & GUEST_MEMFD_FLAG_NO_DIRECT_MAP))
+			continue;
+		fd = gmem_create(self->vm, self->size, flags[i]);
+		ASSERT_LE(0, fd) TH_LOG("flags 0x%llx: %s", (unsigned long long)flags[i],
+					strerror(errno));
+		ASSERT_EQ((long)self->size, gmu_fdinfo_num(fd, "guestmem-size"));
+		ASSERT_EQ(0, gmu_fdinfo_num(fd, "guestmem-bindings"));
+		ASSERT_EQ(mmap_file, fdinfo_flag(_metadata, fd, "mmap"));
+		ASSERT_EQ(shared, fdinfo_flag(_metadata, fd, "init_shared"));
+		ASSERT_EQ(nodm, fdinfo_flag(_metadata, fd, "no_direct_map"));
+
+		want.pages = 0;
+		want.no_direct_map = 0;
+		want.shared = mmap_file ? (shared ? GMEM_PAGES : 0) : -1;
+		want.private = mmap_file ? GMEM_PAGES - want.shared : -1;
+		expect_fdinfo(_metadata, fd, &want, "new file");
+
+		ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 4 * self->page));
+		want.pages = 4;
+		want.no_direct_map = nodm && !shared ? 4 : 0;
+		expect_fdinfo(_metadata, fd, &want, "4 pages allocated");
+
+		ASSERT_EQ(0, fallocate(fd, punch, self->page, self->page));
+		want.pages = 3;
+		want.no_direct_map = nodm && !shared ? 3 : 0;
+		expect_fdinfo(_metadata, fd, &want, "page 1 punched out");
+
+		if (mmap_file) {
+			/* Pages 0 (allocated) and 1 (not) change state. */
+			ASSERT_EQ(0, gmem_convert(fd, 0, 2 * self->page, !shared, 0, NULL));
+			want.shared += shared ? -2 : 2;
+			want.private -= shared ? -2 : 2;
+			want.no_direct_map = nodm ? (shared ? 1 : 2) : 0;
+			expect_fdinfo(_metadata, fd, &want, "pages 0-1 converted");
+		} else {
+			ASSERT_ERR(EINVAL, gmem_convert(fd, 0, self->page, false, 0, NULL));
+		}
+
+		dup_fd = dup(fd);
+		ASSERT_LE(0, dup_fd);
+		ASSERT_EQ(0, close(fd));
+		expect_fdinfo(_metadata, dup_fd, &want, "after closing the other fd");
+		ASSERT_EQ(0, close(dup_fd));
+	}
+}
+
+/*
+ * /proc/meminfo: GuestMem counts the pages of every guestmem file and
+ * GuestMemNoDMap those out of the direct map; both return to where they
+ * were once the files are closed.
+ */
+TEST_F(gmem, meminfo)
+{
+	__u64 nodm_flag = gmem_flags(self->vm) & GUEST_MEMFD_FLAG_NO_DIRECT_MAP;
+	bool shared = variant->flags & GUEST_MEMFD_FLAG_INIT_SHARED;
+	long kb = self->page / 1024, base, base_nodm;
+	int fd, fd2;
+
+	base = gmu_meminfo_kb("GuestMem");
+	base_nodm = gmu_meminfo_kb("GuestMemNoDMap");
+	ASSERT_LE(0, base) TH_LOG("no GuestMem line in /proc/meminfo");
+	ASSERT_LE(0, base_nodm) TH_LOG("no GuestMemNoDMap line in /proc/meminfo");
+
+	fd = gmem_create(self->vm, self->size, variant->flags | nodm_flag);
+	ASSERT_LE(0, fd);
+	fd2 = gmem_create(self->vm, self->size, variant->flags);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(base, gmu_meminfo_kb("GuestMem"));
+
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
+	ASSERT_EQ(0, fallocate(fd2, FALLOC_FL_KEEP_SIZE, 0, 4 * self->page));
+	ASSERT_EQ(base + (GMEM_PAGES + 4) * kb, gmu_meminfo_kb("GuestMem"));
+	ASSERT_EQ(base_nodm + (nodm_flag && !shared ? GMEM_PAGES * kb : 0),
+		  gmu_meminfo_kb("GuestMemNoDMap"));
+
+	ASSERT_EQ(0, fallocate(fd2, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, self->page));
+	ASSERT_EQ(base + (GMEM_PAGES + 3) * kb, gmu_meminfo_kb("GuestMem"));
+
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(base + 3 * kb, gmu_meminfo_kb("GuestMem"));
+	ASSERT_EQ(base_nodm, gmu_meminfo_kb("GuestMemNoDMap"));
+	ASSERT_EQ(0, close(fd2));
+	ASSERT_EQ(base, gmu_meminfo_kb("GuestMem"));
+	ASSERT_EQ(base_nodm, gmu_meminfo_kb("GuestMemNoDMap"));
+}
+
+/* The tracefs instance of the trace test, or NULL; see trace_open(). */
+struct trace_instance {
+	char dir[128];
+};
+
+/*
+ * A tracefs instance of our own with the guestmem events @events (a
+ * space-separated list) enabled, so that nothing else's tracing is
+ * disturbed.  tracefs is mounted at /sys/kernel/tracing if it is not
+ * there yet.  Returns false if the kernel has no guestmem events.
+ */
+static bool trace_open(struct __test_metadata *_metadata, struct trace_instance *t,
+		       const char *events)
+{
+	const char *root = "/sys/kernel/tracing";
+	char path[256], list[128], *ev, *save;
+	int fd;
+
+	if (access("/sys/kernel/tracing/instances", F_OK))
+		mount("tracefs", root, "tracefs", 0, NULL);
+	snprintf(path, sizeof(path), "%s/events/guestmem", root);
+	if (access(path, F_OK))
+		return false;
+	snprintf(t->dir, sizeof(t->dir), "%s/instances/guestmem_test.%d", root, getpid());
+	ASSERT_EQ(0, mkdir(t->dir, 0755)) TH_LOG("mkdir %s: %s", t->dir, strerror(errno));
+	snprintf(list, sizeof(list), "%s", events);
+	for (ev = strtok_r(list, " ", &save); ev; ev = strtok_r(NULL, " ", &save)) {
+		snprintf(path, sizeof(path), "%s/events/guestmem/%s/enable", t->dir, ev);
+		fd = open(path, O_WRONLY);
+		ASSERT_LE(0, fd) TH_LOG("%s: %s", path, strerror(errno));
+		ASSERT_EQ(1, write(fd, "1", 1));
+		ASSERT_EQ(0, close(fd));
+	}
+	return true;
+}
+
+/*
+ * The first line of the instance's trace with event @event of file @ino
+ * (after "@event: ino=@ino ") that also contains @with, copied to @buf;
+ * false if there is none.
+ */
+static bool trace_find(struct trace_instance *t, const char *event, unsigned long ino,
+		       const char *with, char *buf, size_t len)
+{
+	char path[256], line[512], key[96];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/trace", t->dir);
+	snprintf(key, sizeof(key), " %s: ino=%lu ", event, ino);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (line[0] == '#' || !strstr(line, key) || !strstr(line, with))
+			continue;
+		snprintf(buf, len, "%s", strstr(line, key));
+		found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+static void trace_close(struct trace_instance *t)
+{
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/events/enable", t->dir);
+	fd = open(path, O_WRONLY);
+	if (fd >= 0) {
+		(void)!write(fd, "0", 1);
+		close(fd);
+	}
+	rmdir(t->dir);
+}
+
+/*
+ * "Why did my conversion fail with EAGAIN?", from a trace alone: the
+ * guestmem_convert event of the refused conversion carries its range,
+ * direction, result and the same error index as the ioctl's error_offset,
+ * and a guestmem_convert_busy event names that page with more references
+ * than the file and the conversion hold (the pipe's pin).  Files without
+ * MMAP refuse conversions, and the event says so (-EINVAL).
+ */
+TEST_F(gmem, trace_convert_refused)
+{
+	struct trace_instance t;
+	char buf[512], want[64];
+	struct iovec iov;
+	int fd, pipefd[2], refs, expected;
+	unsigned long index;
+	struct stat st;
+	__u64 err;
+	char *m;
+
+	fd = gmem_create(self->vm, self->size, variant->flags);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fstat(fd, &st));
+	if (!trace_open(_metadata, &t, "guestmem_convert guestmem_convert_busy"))
+		SKIP(goto out_fd, "no guestmem trace events (CONFIG_TRACING)");
+
+	if (!(variant->flags & GUEST_MEMFD_FLAG_MMAP)) {
+		ASSERT_ERR(EINVAL, gmem_convert(fd, 0, self->page, true, 0, &err));
+		ASSERT_TRUE(trace_find(&t, "guestmem_convert", st.st_ino, "ret=-22", buf,
+				       sizeof(buf)));
+		goto out_trace;
+	}
+	m = mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	ASSERT_EQ(0, gmem_convert(fd, 0, self->size, false, 0, NULL));
+	memset(m, 0x5d, self->size);
+	ASSERT_EQ(0, pipe(pipefd));
+	iov.iov_base = m + 7 * self->page;
+	iov.iov_len = 64;
+	ASSERT_EQ(64, vmsplice(pipefd[1], &iov, 1, 0));
+
+	ASSERT_ERR(EAGAIN, gmem_convert(fd, 3 * self->page, 8 * self->page, true, 0, &err));
+	ASSERT_EQ(7 * self->page, err);
+
+	ASSERT_TRUE(trace_find(&t, "guestmem_convert", st.st_ino, "ret=-11", buf, sizeof(buf)))
+		TH_LOG("no guestmem_convert event with ret=-11");
+	snprintf(want, sizeof(want), "start=3 nr=8 to=private flags=0x0 ret=-11 error_index=%llu",
+		 (unsigned long long)(err / self->page));
+	ASSERT_NE(NULL, strstr(buf, want)) TH_LOG("event: %s; expected: %s", buf, want);
+
+	snprintf(want, sizeof(want), "index=%llu ", (unsigned long long)(err / self->page));
+	ASSERT_TRUE(trace_find(&t, "guestmem_convert_busy", st.st_ino, want, buf, sizeof(buf)))
+		TH_LOG("no guestmem_convert_busy event for %s", want);
+	ASSERT_EQ(3, sscanf(strstr(buf, "index="), "index=%lu pfn=%*x refs=%d expected=%d",
+			    &index, &refs, &expected)) TH_LOG("event: %s", buf);
+	ASSERT_LT(expected, refs) TH_LOG("event: %s", buf);
+
+	ASSERT_EQ(0, close(pipefd[0]));
+	ASSERT_EQ(0, close(pipefd[1]));
+	ASSERT_EQ(0, munmap(m, self->size));
+out_trace:
+	trace_close(&t);
+out_fd:
+	ASSERT_EQ(0, close(fd));
+}
+
+/*
+ * The fdinfo of a guest_memfd counts its bindings: one per memslot bound
+ * to a range of it, gone with the memslot.
+ */
+TEST_F(bind, fdinfo_bindings)
+{
+	__u64 half = self->size / 2;
+
+	ASSERT_EQ(0, gmu_fdinfo_num(self->gmem, "guestmem-bindings"));
+	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, 0, half));
+	ASSERT_EQ(1, gmu_fdinfo_num(self->gmem, "guestmem-bindings"));
+	ASSERT_EQ(0, bind_slot(self, 1, self->gmem, half, half));
+	ASSERT_EQ(2, gmu_fdinfo_num(self->gmem, "guestmem-bindings"));
+	ASSERT_EQ(0, delete_region(self->vm, 0));
+	ASSERT_EQ(1, gmu_fdinfo_num(self->gmem, "guestmem-bindings"));
+	ASSERT_EQ(0, delete_region(self->vm, 1));
+	ASSERT_EQ(0, gmu_fdinfo_num(self->gmem, "guestmem-bindings"));
 }
 
 TEST_HARNESS_MAIN

@@ -17,8 +17,11 @@
 #define GUESTMEM_UTIL_H
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <linux/kvm.h>
@@ -179,6 +182,71 @@ static inline long gmu_stat(const char *name)
 		n = -1;
 	fclose(f);
 	return n;
+}
+
+/*
+ * What the library shows without debugfs (Documentation/mm/guestmem.rst,
+ * "Observing guestmem"): the fdinfo of a guestmem file (a guest_memfd) and
+ * the GuestMem lines of /proc/meminfo.
+ */
+
+/*
+ * Line @key of /proc/self/fdinfo/@fd, its value copied to @buf; false when
+ * there is no such line (or no such fd).
+ */
+static inline bool gmu_fdinfo_line(int fd, const char *key, char *buf, size_t len)
+{
+	size_t klen = strlen(key);
+	char path[64], line[256];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, klen) || line[klen] != ':')
+			continue;
+		snprintf(buf, len, "%s", line + klen + 1 + strspn(line + klen + 1, " \t"));
+		buf[strcspn(buf, "\n")] = '\0';
+		found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Numeric field @key of the fdinfo of @fd, -1 when there is none. */
+static inline long gmu_fdinfo_num(int fd, const char *key)
+{
+	char buf[64], *end;
+	long val;
+
+	if (!gmu_fdinfo_line(fd, key, buf, sizeof(buf)))
+		return -1;
+	val = strtol(buf, &end, 10);
+	return end == buf || *end ? -1 : val;
+}
+
+/* Line @key of /proc/meminfo in kB, or -1 when the kernel has none. */
+static inline long gmu_meminfo_kb(const char *key)
+{
+	size_t klen = strlen(key);
+	char line[256];
+	long val = -1;
+	FILE *f;
+
+	f = fopen("/proc/meminfo", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			val = strtol(line + klen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
 }
 
 #endif /* GUESTMEM_UTIL_H */
