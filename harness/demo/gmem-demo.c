@@ -9,7 +9,8 @@
  * private at first.  The demo checks that the guest_memfd is a guestmem
  * file (fstatfs() shows the guestmem filesystem).  A real-mode guest
  * writes a secret into its private memory: the page leaves the kernel's
- * direct map (debugfs guestmem/pages_unmapped), and the VMM's mapping of
+ * direct map (the guest_memfd's fdinfo and /proc/meminfo show it, see
+ * "Observing guestmem" in Documentation/mm/guestmem.rst), and the VMM's mapping of
  * the guest_memfd raises SIGBUS there.  Then the guest asks, with the
  * KVM_HC_MAP_GPA_RANGE hypercall, to share the page; the VMM converts it in
  * place (KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd) and reads the
@@ -50,8 +51,10 @@
 /* <linux/kvm_para.h> and <asm/kvm_para.h>, which userspace rarely has */
 #define KVM_HC_MAP_GPA_RANGE		12
 #define KVM_MAP_GPA_RANGE_ENCRYPTED	0x10
-/* mm/guestmem/guestmem.c: the filesystem of every guestmem file */
+/* mm/guestmem/file.c: the filesystem of every guestmem file */
 #define GUESTMEM_MAGIC	0x67756d6d
+/* The fdinfo line of a guestmem file's pages out of the direct map */
+#define NODM		"guestmem-pages-no-direct-map"
 
 /*
  * Guest code, 16-bit real mode.  Entry points (offsets from CODE_GPA):
@@ -246,7 +249,7 @@ int main(void)
 	struct statfs sfs;
 	struct iovec iov;
 	char *code, buf[64];
-	long out, out2;
+	long out, base_kb;
 	uint32_t word;
 	__u64 flags;
 	int kvm;
@@ -266,6 +269,8 @@ int main(void)
 		die("mmap");
 	memcpy(code, guest_code, guest_code_end - guest_code);
 
+	base_kb = gmu_meminfo_kb("GuestMem");
+	check(base_kb >= 0, "no GuestMem line in /proc/meminfo");
 	flags = gmu_gmem_flags(vm);
 	check((flags & GUEST_MEMFD_FLAG_NO_DIRECT_MAP) && (flags & GUEST_MEMFD_FLAG_MMAP),
 	      "KVM does not offer GUEST_MEMFD_FLAG_MMAP and NO_DIRECT_MAP");
@@ -294,15 +299,17 @@ int main(void)
 
 	vcpu = gmu_create_vcpu(kvm, vm, 0, &run, die);
 
-	out = gmu_stat("pages_unmapped");
-	check(out >= 0, "no debugfs guestmem/pages_unmapped");
+	out = gmu_fdinfo_num(gfd, NODM);
+	check(out == 0, "no " NODM " line in the guest_memfd's fdinfo");
 	word = run_guest(guest_code);
 	say("the guest wrote 0x%08x into its private memory and read back 0x%08x", SECRET, word);
 	check(word == SECRET, "the guest did not read back its secret");
-	out2 = gmu_stat("pages_unmapped");
-	say("that page left the kernel's direct map: %ld more page(s) out (guestmem debugfs)",
-	    out2 - out);
-	check(out2 - out == 1, "the guest's page is not out of the direct map");
+	out = gmu_fdinfo_num(gfd, NODM);
+	say("that page left the kernel's direct map: the guest_memfd's fdinfo counts %ld page(s) out",
+	    out);
+	check(out == 1, "the guest's page is not out of the direct map");
+	say("guestmem holds %ld kB more now, for that page (GuestMem in /proc/meminfo)",
+	    gmu_meminfo_kb("GuestMem") - base_kb);
 	check(vmm_read(view) == -1, "the VMM read a private page");
 	say("the VMM cannot read it either: its access to that page raised SIGBUS");
 	check(pread(gfd, &word, 4, 0) < 0, "read() of the guest_memfd succeeded");
@@ -315,9 +322,10 @@ int main(void)
 	check(vmm_read(view) == SECRET, "the VMM does not see the guest's data");
 	say("the VMM now reads 0x%08x through its mapping: the page kept its contents",
 	    (uint32_t)vmm_read(view));
-	say("the shared page is back in the kernel's direct map (%ld page(s) out, as before)",
-	    gmu_stat("pages_unmapped") - out);
-	check(gmu_stat("pages_unmapped") == out, "the shared page is not in the direct map");
+	out = gmu_fdinfo_num(gfd, NODM);
+	say("the shared page is back in the kernel's direct map (%ld page(s) out, says fdinfo)",
+	    out);
+	check(out == 0, "the shared page is not in the direct map");
 
 	view[0] = REPLY;
 	word = run_guest(guest_read_word);
@@ -337,9 +345,9 @@ int main(void)
 	check(word == 0, "unsharing failed");
 	check(pipefd[0] < 0, "the conversion was not refused while the page was held");
 	check(vmm_read(view) == -1, "the VMM still reads the page");
-	say("the VMM's access raises SIGBUS again; the page left the direct map (%ld out)",
-	    gmu_stat("pages_unmapped") - out);
-	check(gmu_stat("pages_unmapped") - out == 1, "the page is not out of the direct map");
+	out = gmu_fdinfo_num(gfd, NODM);
+	say("the VMM's access raises SIGBUS again; the page left the direct map (%ld out)", out);
+	check(out == 1, "the page is not out of the direct map");
 	word = run_guest(guest_read_word);
 	say("the guest still reads 0x%08x: the reply survived both conversions",
 	    word);
@@ -347,6 +355,9 @@ int main(void)
 
 	close(vcpu);
 	close(gfd);
+	say("the VMM closed the guest_memfd: GuestMem in /proc/meminfo is back to %ld kB",
+	    gmu_meminfo_kb("GuestMem"));
+	check(gmu_meminfo_kb("GuestMem") == base_kb, "the guest's memory was not freed");
 	close(vm);
 	close(kvm);
 	if (failures) {
