@@ -2495,6 +2495,7 @@ static bool trace_find(struct trace_instance *t, const char *event, unsigned lon
 		if (line[0] == '#' || !strstr(line, key) || !strstr(line, with))
 			continue;
 		snprintf(buf, len, "%s", strstr(line, key));
+		buf[strcspn(buf, "\n")] = '\0';
 		found = true;
 	}
 	fclose(f);
@@ -2563,6 +2564,7 @@ TEST_F(gmem, trace_convert_refused)
 	snprintf(want, sizeof(want), "start=3 nr=8 to=private flags=0x0 ret=-11 error_index=%llu",
 		 (unsigned long long)(err / self->page));
 	ASSERT_NE(NULL, strstr(buf, want)) TH_LOG("event: %s; expected: %s", buf, want);
+	TH_LOG("event:%s", buf);
 
 	snprintf(want, sizeof(want), "index=%llu ", (unsigned long long)(err / self->page));
 	ASSERT_TRUE(trace_find(&t, "guestmem_convert_busy", st.st_ino, want, buf, sizeof(buf)))
@@ -2570,6 +2572,7 @@ TEST_F(gmem, trace_convert_refused)
 	ASSERT_EQ(3, sscanf(strstr(buf, "index="), "index=%lu pfn=%*x refs=%d expected=%d",
 			    &index, &refs, &expected)) TH_LOG("event: %s", buf);
 	ASSERT_LT(expected, refs) TH_LOG("event: %s", buf);
+	TH_LOG("event:%s", buf);
 
 	ASSERT_EQ(0, close(pipefd[0]));
 	ASSERT_EQ(0, close(pipefd[1]));
