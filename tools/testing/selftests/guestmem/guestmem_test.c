@@ -74,29 +74,6 @@ static __u64 page_size(void)
 	return sysconf(_SC_PAGESIZE);
 }
 
-static int gmem_create(int vm, __u64 size, __u64 flags)
-{
-	struct kvm_create_guest_memfd args = {
-		.size = size,
-		.flags = flags,
-	};
-
-	return ioctl(vm, KVM_CREATE_GUEST_MEMFD, &args);
-}
-
-/*
- * The KVM_CREATE_GUEST_MEMFD flags that @fd (/dev/kvm or a VM) reports
- * through KVM_CAP_GUEST_MEMFD_FLAGS; 0 where the capability is unknown.
- */
-static __u64 gmem_flags(int fd)
-{
-	int r = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_FLAGS);
-
-	if (r < 0)
-		return 0;
-	return r;
-}
-
 /* No error_offset came back. */
 #define NO_OFFSET	0xdeadbeefULL
 
@@ -191,27 +168,6 @@ static long guestmem_stat(const char *name)
 	}
 	fclose(f);
 	return val;
-}
-
-static int set_region(int vm, __u32 slot, __u32 flags, __u64 gpa, __u64 size,
-		      void *hva, int gmem, __u64 offset)
-{
-	struct kvm_userspace_memory_region2 region = {
-		.slot = slot,
-		.flags = flags,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = (uintptr_t)hva,
-		.guest_memfd = gmem,
-		.guest_memfd_offset = offset,
-	};
-
-	return ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &region);
-}
-
-static int delete_region(int vm, __u32 slot)
-{
-	return set_region(vm, slot, 0, SLOT_GPA(slot), 0, NULL, 0, 0);
 }
 
 static __s64 file_size(struct __test_metadata *_metadata, int fd)
@@ -312,7 +268,7 @@ FIXTURE_SETUP(gmem)
 	if (!open_vm(_metadata, &self->kvm, &self->vm, variant->vm_type))
 		return;
 	/* x86_64 offers MMAP on both VM types; these variants exist only there. */
-	ASSERT_EQ(variant->flags, variant->flags & gmem_flags(self->vm));
+	ASSERT_EQ(variant->flags, variant->flags & gmu_gmem_flags(self->vm));
 }
 
 FIXTURE_TEARDOWN(gmem)
@@ -333,7 +289,7 @@ FIXTURE_TEARDOWN(gmem)
  */
 TEST_F(gmem, cap_on_vm_fd)
 {
-	int mmap = !!(gmem_flags(self->vm) & GUEST_MEMFD_FLAG_MMAP);
+	int mmap = !!(gmu_gmem_flags(self->vm) & GUEST_MEMFD_FLAG_MMAP);
 
 	ASSERT_EQ(1, ioctl(self->kvm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD));
 #ifdef __x86_64__
@@ -362,7 +318,7 @@ TEST_F(gmem, create_invalid_size)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
-		ASSERT_ERRNO(EINVAL, gmem_create(self->vm, sizes[i], variant->flags),
+		ASSERT_ERRNO(EINVAL, gmu_create_gmem(self->vm, sizes[i], variant->flags),
 			     "(size 0x%llx)", (unsigned long long)sizes[i]);
 	}
 }
@@ -377,17 +333,17 @@ TEST_F(gmem, create_invalid_size)
  */
 TEST_F(gmem, create_invalid_flags)
 {
-	__u64 supported = gmem_flags(self->vm);
+	__u64 supported = gmu_gmem_flags(self->vm);
 	unsigned int bit;
 	int fd;
 
 	for (bit = 0; bit < 64; bit++) {
 		if (!(supported & (1ULL << bit))) {
-			ASSERT_ERRNO(EINVAL, gmem_create(self->vm, self->size, 1ULL << bit),
+			ASSERT_ERRNO(EINVAL, gmu_create_gmem(self->vm, self->size, 1ULL << bit),
 				     "(bit %u)", bit);
 			continue;
 		}
-		fd = gmem_create(self->vm, self->size, 1ULL << bit);
+		fd = gmu_create_gmem(self->vm, self->size, 1ULL << bit);
 		ASSERT_LE(0, fd) TH_LOG("bit %u: %s", bit, strerror(errno));
 		if ((1ULL << bit) == GUEST_MEMFD_FLAG_INIT_SHARED)
 			ASSERT_ERR(ENODEV, mmap(NULL, self->page, PROT_READ | PROT_WRITE,
@@ -397,7 +353,7 @@ TEST_F(gmem, create_invalid_flags)
 	for (bit = 0; bit < 8; bit++) {
 		if (bit & ~supported)
 			continue;
-		fd = gmem_create(self->vm, self->size, bit);
+		fd = gmu_create_gmem(self->vm, self->size, bit);
 		ASSERT_LE(0, fd) TH_LOG("flags 0x%x: %s", bit, strerror(errno));
 		ASSERT_EQ(0, close(fd));
 	}
@@ -414,13 +370,13 @@ TEST_F(gmem, flags_cap)
 {
 	__u64 want = GUEST_MEMFD_FLAG_NO_DIRECT_MAP;
 
-	if (!gmem_flags(self->kvm))
+	if (!gmu_gmem_flags(self->kvm))
 		SKIP(return, "KVM_CAP_GUEST_MEMFD_FLAGS is not supported");
 #ifdef __x86_64__
 	want |= GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
 #endif
-	ASSERT_EQ(want, gmem_flags(self->kvm));
-	ASSERT_EQ(want, gmem_flags(self->vm));
+	ASSERT_EQ(want, gmu_gmem_flags(self->kvm));
+	ASSERT_EQ(want, gmu_gmem_flags(self->vm));
 }
 
 /*
@@ -436,14 +392,14 @@ TEST_F(gmem, no_direct_map_pages)
 	long base, flushes;
 	int fd;
 
-	if (!(gmem_flags(self->vm) & GUEST_MEMFD_FLAG_NO_DIRECT_MAP))
+	if (!(gmu_gmem_flags(self->vm) & GUEST_MEMFD_FLAG_NO_DIRECT_MAP))
 		SKIP(return, "GUEST_MEMFD_FLAG_NO_DIRECT_MAP is not supported");
 	base = guestmem_stat("pages_unmapped");
 	flushes = guestmem_stat("tlb_flushes");
 	if (base < 0 || flushes < 0)
 		SKIP(return, "no guestmem statistics in debugfs");
 
-	fd = gmem_create(self->vm, self->size, GUEST_MEMFD_FLAG_NO_DIRECT_MAP);
+	fd = gmu_create_gmem(self->vm, self->size, GUEST_MEMFD_FLAG_NO_DIRECT_MAP);
 	ASSERT_LE(0, fd) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
 	ASSERT_EQ(base, guestmem_stat("pages_unmapped"));
 
@@ -466,7 +422,7 @@ TEST_F(gmem, no_direct_map_pages)
 	ASSERT_EQ(0, close(fd));
 	ASSERT_EQ(base, guestmem_stat("pages_unmapped"));
 
-	fd = gmem_create(self->vm, self->size, 0);
+	fd = gmu_create_gmem(self->vm, self->size, 0);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
 	ASSERT_EQ(base, guestmem_stat("pages_unmapped"));
@@ -490,7 +446,7 @@ static void host_access_refused(struct __test_metadata *_metadata, int vm, __u64
 
 	ASSERT_EQ(0, pipe(pipefd));
 	ASSERT_EQ(sizeof(buf), write(pipefd[1], buf, sizeof(buf)));
-	fd = gmem_create(vm, size, flags);
+	fd = gmu_create_gmem(vm, size, flags);
 	ASSERT_LE(0, fd) TH_LOG("flags 0x%llx: %s", (unsigned long long)flags, strerror(errno));
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, size));
 
@@ -513,7 +469,7 @@ static void host_access_refused(struct __test_metadata *_metadata, int vm, __u64
 TEST_F(gmem, host_access_refused)
 {
 	host_access_refused(_metadata, self->vm, self->size, variant->flags);
-	if (!(gmem_flags(self->vm) & GUEST_MEMFD_FLAG_NO_DIRECT_MAP))
+	if (!(gmu_gmem_flags(self->vm) & GUEST_MEMFD_FLAG_NO_DIRECT_MAP))
 		SKIP(return, "GUEST_MEMFD_FLAG_NO_DIRECT_MAP is not supported");
 	host_access_refused(_metadata, self->vm, self->size,
 			    variant->flags | GUEST_MEMFD_FLAG_NO_DIRECT_MAP);
@@ -548,7 +504,7 @@ TEST_F(gmem, create_valid)
 	struct stat st;
 	int fd, fl;
 
-	fd = gmem_create(self->vm, self->size, variant->flags);
+	fd = gmu_create_gmem(self->vm, self->size, variant->flags);
 	ASSERT_LE(0, fd) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
 
 	ASSERT_EQ(0, fstat(fd, &st));
@@ -571,7 +527,7 @@ TEST_F(gmem, create_large)
 	const __u64 size = 1ULL << 40;
 	int fd;
 
-	fd = gmem_create(self->vm, size, variant->flags);
+	fd = gmu_create_gmem(self->vm, size, variant->flags);
 	ASSERT_LE(0, fd) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
 	ASSERT_EQ(size, file_size(_metadata, fd));
 
@@ -594,7 +550,7 @@ TEST_F(gmem, create_max_size)
 	const __u64 size = LLONG_MAX & ~(self->page - 1);
 	int fd;
 
-	fd = gmem_create(self->vm, size, variant->flags);
+	fd = gmu_create_gmem(self->vm, size, variant->flags);
 	if (variant->flags & GUEST_MEMFD_FLAG_MMAP) {
 		ASSERT_ERR(EINVAL, fd);
 		return;
@@ -612,7 +568,7 @@ TEST_F(gmem, several_files)
 	int i, j;
 
 	for (i = 0; i < 4; i++) {
-		fd[i] = gmem_create(self->vm, (i + 1) * self->page, variant->flags);
+		fd[i] = gmu_create_gmem(self->vm, (i + 1) * self->page, variant->flags);
 		ASSERT_LE(0, fd[i]) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
 		ASSERT_EQ(0, fstat(fd[i], &st[i]));
 		ASSERT_EQ((i + 1) * self->page, st[i].st_size);
@@ -637,7 +593,7 @@ TEST_F(gmem, several_files)
 /* kvm_gmem_allocate(): the whole file, again, and a part of it. */
 TEST_F(gmem, fallocate_allocate)
 {
-	int fd = gmem_create(self->vm, self->size, variant->flags);
+	int fd = gmu_create_gmem(self->vm, self->size, variant->flags);
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
@@ -651,7 +607,7 @@ TEST_F(gmem, fallocate_allocate)
 /* kvm_gmem_fallocate(): if (!(mode & FALLOC_FL_KEEP_SIZE)) return -EOPNOTSUPP; */
 TEST_F(gmem, fallocate_requires_keep_size)
 {
-	int fd = gmem_create(self->vm, self->size, variant->flags);
+	int fd = gmu_create_gmem(self->vm, self->size, variant->flags);
 
 	ASSERT_LE(0, fd);
 	ASSERT_ERR(EOPNOTSUPP, fallocate(fd, 0, 0, self->size));
@@ -688,7 +644,7 @@ TEST_F(gmem, fallocate_unsupported_modes)
 	unsigned int i;
 	int fd;
 
-	fd = gmem_create(self->vm, self->size, variant->flags);
+	fd = gmu_create_gmem(self->vm, self->size, variant->flags);
 	ASSERT_LE(0, fd);
 	for (i = 0; i < ARRAY_SIZE(modes); i++) {
 		ASSERT_ERRNO(EOPNOTSUPP, fallocate(fd, modes[i], 0, self->page),
@@ -715,7 +671,7 @@ TEST_F(gmem, fallocate_unaligned)
 	unsigned int i;
 	int fd;
 
-	fd = gmem_create(self->vm, self->size, variant->flags);
+	fd = gmu_create_gmem(self->vm, self->size, variant->flags);
 	ASSERT_LE(0, fd);
 	for (i = 0; i < ARRAY_SIZE(ranges); i++) {
 		ASSERT_ERRNO(EINVAL, fallocate(fd, FALLOC_FL_KEEP_SIZE, ranges[i][0], ranges[i][1]),
@@ -739,7 +695,7 @@ TEST_F(gmem, fallocate_past_size)
 	unsigned int i;
 	int fd;
 
-	fd = gmem_create(self->vm, s, variant->flags);
+	fd = gmu_create_gmem(self->vm, s, variant->flags);
 	ASSERT_LE(0, fd);
 	for (i = 0; i < ARRAY_SIZE(ranges); i++) {
 		ASSERT_ERRNO(EINVAL, fallocate(fd, FALLOC_FL_KEEP_SIZE, ranges[i][0], ranges[i][1]),
@@ -755,7 +711,7 @@ TEST_F(gmem, fallocate_past_size)
 /* vfs_fallocate(): if (offset < 0 || len <= 0) return -EINVAL; */
 TEST_F(gmem, fallocate_empty_or_negative)
 {
-	int fd = gmem_create(self->vm, self->size, variant->flags);
+	int fd = gmu_create_gmem(self->vm, self->size, variant->flags);
 
 	ASSERT_LE(0, fd);
 	ASSERT_ERR(EINVAL, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 0));
@@ -769,7 +725,7 @@ TEST_F(gmem, fallocate_empty_or_negative)
 TEST_F(gmem, punch_hole)
 {
 	const int mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
-	int fd = gmem_create(self->vm, self->size, variant->flags);
+	int fd = gmu_create_gmem(self->vm, self->size, variant->flags);
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, fallocate(fd, mode, 0, self->size));
@@ -792,7 +748,7 @@ TEST_F(gmem, punch_hole_past_size)
 {
 	const int mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
 	const __u64 p = self->page, s = self->size;
-	int fd = gmem_create(self->vm, s, variant->flags);
+	int fd = gmu_create_gmem(self->vm, s, variant->flags);
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, s));
@@ -821,7 +777,7 @@ TEST_F(gmem, punch_hole_unaligned)
 	unsigned int i;
 	int fd;
 
-	fd = gmem_create(self->vm, self->size, variant->flags);
+	fd = gmu_create_gmem(self->vm, self->size, variant->flags);
 	ASSERT_LE(0, fd);
 	for (i = 0; i < ARRAY_SIZE(ranges); i++) {
 		ASSERT_ERRNO(EINVAL, fallocate(fd, mode, ranges[i][0], ranges[i][1]),
@@ -841,7 +797,7 @@ TEST_F(gmem, ftruncate_refused)
 	unsigned int i;
 	int fd;
 
-	fd = gmem_create(self->vm, self->size, variant->flags);
+	fd = gmu_create_gmem(self->vm, self->size, variant->flags);
 	ASSERT_LE(0, fd);
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		ASSERT_ERRNO(EINVAL, ftruncate(fd, sizes[i]),
@@ -860,7 +816,7 @@ TEST_F(gmem, ftruncate_refused)
 TEST_F(gmem, read_write_refused)
 {
 	char buf[64] = { 0 };
-	int fd = gmem_create(self->vm, self->size, variant->flags);
+	int fd = gmu_create_gmem(self->vm, self->size, variant->flags);
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
@@ -877,7 +833,7 @@ TEST_F(gmem, read_write_refused)
 TEST_F(gmem, pread_pwrite_refused)
 {
 	char buf[64] = { 0 };
-	int fd = gmem_create(self->vm, self->size, variant->flags);
+	int fd = gmu_create_gmem(self->vm, self->size, variant->flags);
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
@@ -890,7 +846,7 @@ TEST_F(gmem, pread_pwrite_refused)
 /* No .llseek, so no FMODE_LSEEK: vfs_llseek() returns -ESPIPE. */
 TEST_F(gmem, lseek_refused)
 {
-	int fd = gmem_create(self->vm, self->size, variant->flags);
+	int fd = gmu_create_gmem(self->vm, self->size, variant->flags);
 
 	ASSERT_LE(0, fd);
 	ASSERT_ERR(ESPIPE, lseek(fd, 0, SEEK_SET));
@@ -910,7 +866,7 @@ TEST_F(gmem, lseek_refused)
  */
 TEST_F(gmem, mmap)
 {
-	int fd = gmem_create(self->vm, self->size, variant->flags);
+	int fd = gmu_create_gmem(self->vm, self->size, variant->flags);
 	bool shared = variant->flags & GUEST_MEMFD_FLAG_INIT_SHARED;
 	char *m, *m2;
 	__u64 i;
@@ -974,7 +930,7 @@ TEST_F(gmem, mmap)
 TEST_F(gmem, convert_args)
 {
 	struct kvm_memory_attributes2 attr = { .size = self->page };
-	int fd = gmem_create(self->vm, self->size, variant->flags);
+	int fd = gmu_create_gmem(self->vm, self->size, variant->flags);
 	__u64 err;
 
 	ASSERT_LE(0, fd);
@@ -1059,7 +1015,7 @@ static int child_loses_page(int fd, char *m, __u64 page)
  */
 TEST_F(gmem, convert_host)
 {
-	int fd = gmem_create(self->vm, self->size, variant->flags);
+	int fd = gmu_create_gmem(self->vm, self->size, variant->flags);
 	char *m;
 	__u64 i;
 
@@ -1118,7 +1074,7 @@ TEST_F(gmem, convert_host)
  */
 TEST_F(gmem, convert_pinned)
 {
-	int fd = gmem_create(self->vm, self->size, variant->flags);
+	int fd = gmu_create_gmem(self->vm, self->size, variant->flags);
 	char buf[64];
 	struct iovec iov;
 	int pipefd[2];
@@ -1175,7 +1131,7 @@ TEST_F(gmem, convert_pinned)
  */
 TEST_F(gmem, memslot_needs_private_vm)
 {
-	bool gmem_only = gmem_flags(self->vm) & GUEST_MEMFD_FLAG_MMAP;
+	bool gmem_only = gmu_gmem_flags(self->vm) & GUEST_MEMFD_FLAG_MMAP;
 	bool ok = variant->private_mem || (variant->flags & GUEST_MEMFD_FLAG_MMAP);
 	void *mem;
 	int fd;
@@ -1183,23 +1139,23 @@ TEST_F(gmem, memslot_needs_private_vm)
 	ASSERT_LT(0, ioctl(self->vm, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY2));
 	mem = mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, mem);
-	fd = gmem_create(self->vm, self->size, variant->flags);
+	fd = gmu_create_gmem(self->vm, self->size, variant->flags);
 	ASSERT_LE(0, fd);
 
 	if (ok) {
-		ASSERT_EQ(0, set_region(self->vm, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(0),
-					self->size, mem, fd, 0));
-		ASSERT_EQ(0, delete_region(self->vm, 0));
+		ASSERT_EQ(0, gmu_set_region(self->vm, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(0),
+					    self->size, mem, fd, 0));
+		ASSERT_EQ(0, gmu_delete_region(self->vm, 0));
 	} else {
-		ASSERT_ERR(EINVAL, set_region(self->vm, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(0),
-					      self->size, mem, fd, 0));
+		ASSERT_ERR(EINVAL, gmu_set_region(self->vm, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(0),
+						  self->size, mem, fd, 0));
 		/* With gmem-only memslots the flag is valid: the fd is checked. */
 		ASSERT_ERR(gmem_only ? EBADF : EINVAL,
-			   set_region(self->vm, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(0),
-				      self->size, mem, -1, 0));
+			   gmu_set_region(self->vm, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(0),
+					  self->size, mem, -1, 0));
 		/* The same memory without the flag is an ordinary memslot. */
-		ASSERT_EQ(0, set_region(self->vm, 0, 0, SLOT_GPA(0), self->size, mem, fd, 0));
-		ASSERT_EQ(0, delete_region(self->vm, 0));
+		ASSERT_EQ(0, gmu_set_region(self->vm, 0, 0, SLOT_GPA(0), self->size, mem, fd, 0));
+		ASSERT_EQ(0, gmu_delete_region(self->vm, 0));
 	}
 	ASSERT_EQ(0, close(fd));
 	ASSERT_EQ(0, munmap(mem, self->size));
@@ -1279,8 +1235,8 @@ FIXTURE_SETUP(bind)
 	ASSERT_EQ(1, ioctl(self->vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD));
 	ASSERT_LT(0, ioctl(self->vm, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY2));
 	/* Only x86_64 has variants, and it offers every flag. */
-	ASSERT_EQ(variant->gmem_flags, variant->gmem_flags & gmem_flags(self->vm));
-	self->gmem = gmem_create(self->vm, self->size, variant->gmem_flags);
+	ASSERT_EQ(variant->gmem_flags, variant->gmem_flags & gmu_gmem_flags(self->vm));
+	self->gmem = gmu_create_gmem(self->vm, self->size, variant->gmem_flags);
 	ASSERT_LE(0, self->gmem) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
 	self->mem = mmap(NULL, self->size, PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -1302,8 +1258,8 @@ FIXTURE_TEARDOWN(bind)
 /* Memslot @slot at SLOT_GPA(@slot): @size bytes of @gmem from @offset. */
 static int bind_slot(FIXTURE_DATA(bind) * self, __u32 slot, int gmem, __u64 offset, __u64 size)
 {
-	return set_region(self->vm, slot, KVM_MEM_GUEST_MEMFD, SLOT_GPA(slot), size,
-			  self->mem, gmem, offset);
+	return gmu_set_region(self->vm, slot, KVM_MEM_GUEST_MEMFD, SLOT_GPA(slot), size,
+			      self->mem, gmem, offset);
 }
 
 /*
@@ -1315,19 +1271,19 @@ static int bind_slot(FIXTURE_DATA(bind) * self, __u32 slot, int gmem, __u64 offs
 TEST_F(bind, create_delete_recreate)
 {
 	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, 0, self->size));
-	ASSERT_EQ(0, delete_region(self->vm, 0));
-	ASSERT_ERR(EINVAL, delete_region(self->vm, 0));
+	ASSERT_EQ(0, gmu_delete_region(self->vm, 0));
+	ASSERT_ERR(EINVAL, gmu_delete_region(self->vm, 0));
 
 	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, 0, self->size));
-	ASSERT_EQ(0, delete_region(self->vm, 0));
+	ASSERT_EQ(0, gmu_delete_region(self->vm, 0));
 
 	ASSERT_EQ(0, bind_slot(self, 1, self->gmem, 0, self->size));
-	ASSERT_EQ(0, delete_region(self->vm, 1));
+	ASSERT_EQ(0, gmu_delete_region(self->vm, 1));
 
 	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, self->page, self->size - self->page));
 	ASSERT_EQ(0, bind_slot(self, 1, self->gmem, 0, self->page));
-	ASSERT_EQ(0, delete_region(self->vm, 0));
-	ASSERT_EQ(0, delete_region(self->vm, 1));
+	ASSERT_EQ(0, gmu_delete_region(self->vm, 0));
+	ASSERT_EQ(0, gmu_delete_region(self->vm, 1));
 }
 
 /*
@@ -1342,11 +1298,12 @@ TEST_F(bind, memslot_immutable)
 
 	/* The same memslot again, moved, or without the flag. */
 	ASSERT_ERR(EINVAL, bind_slot(self, 0, self->gmem, 0, self->size));
-	ASSERT_ERR(EINVAL, set_region(self->vm, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(1),
-				      self->size, self->mem, self->gmem, 0));
-	ASSERT_ERR(EINVAL, set_region(self->vm, 0, 0, SLOT_GPA(0), self->size, self->mem, 0, 0));
+	ASSERT_ERR(EINVAL, gmu_set_region(self->vm, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(1),
+					  self->size, self->mem, self->gmem, 0));
+	ASSERT_ERR(EINVAL, gmu_set_region(self->vm, 0, 0, SLOT_GPA(0), self->size, self->mem,
+					  0, 0));
 
-	ASSERT_EQ(0, delete_region(self->vm, 0));
+	ASSERT_EQ(0, gmu_delete_region(self->vm, 0));
 	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, 0, self->size));
 }
 
@@ -1366,8 +1323,8 @@ TEST_F(bind, invalid_flags)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(flags); i++) {
-		ASSERT_ERRNO(EINVAL, set_region(self->vm, 0, flags[i], SLOT_GPA(0), self->size,
-						self->mem, self->gmem, 0),
+		ASSERT_ERRNO(EINVAL, gmu_set_region(self->vm, 0, flags[i], SLOT_GPA(0), self->size,
+						    self->mem, self->gmem, 0),
 			     "(flags 0x%x)", flags[i]);
 	}
 	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, 0, self->size));
@@ -1469,7 +1426,7 @@ TEST_F(bind, overlap_in_file)
 	ASSERT_ERR(EINVAL, bind_slot(self, 3, self->gmem, s - p, p));
 
 	/* Deleting memslot 0 frees pages 0-1, and only those. */
-	ASSERT_EQ(0, delete_region(self->vm, 0));
+	ASSERT_EQ(0, gmu_delete_region(self->vm, 0));
 	ASSERT_ERR(EINVAL, bind_slot(self, 3, self->gmem, p, 2 * p));
 	ASSERT_EQ(0, bind_slot(self, 3, self->gmem, p, p));
 	ASSERT_EQ(0, bind_slot(self, 4, self->gmem, 0, p));
@@ -1483,7 +1440,7 @@ TEST_F(bind, several_files)
 	int i;
 
 	for (i = 0; i < 4; i++) {
-		fd[i] = gmem_create(self->vm, self->size, variant->gmem_flags);
+		fd[i] = gmu_create_gmem(self->vm, self->size, variant->gmem_flags);
 		ASSERT_LE(0, fd[i]);
 		ASSERT_EQ(0, bind_slot(self, i, fd[i], 0, self->size));
 	}
@@ -1491,7 +1448,7 @@ TEST_F(bind, several_files)
 	ASSERT_ERR(EINVAL, bind_slot(self, 5, fd[2], 0, self->page));
 
 	for (i = 0; i < 4; i++)
-		ASSERT_EQ(0, delete_region(self->vm, i));
+		ASSERT_EQ(0, gmu_delete_region(self->vm, i));
 	/* Re-created crosswise. */
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0, bind_slot(self, i, fd[3 - i], 0, self->size));
@@ -1506,16 +1463,16 @@ TEST_F(bind, other_vm)
 
 	vm2 = ioctl(self->kvm, KVM_CREATE_VM, variant->vm_type);
 	ASSERT_LE(0, vm2);
-	gmem2 = gmem_create(vm2, self->size, variant->gmem_flags);
+	gmem2 = gmu_create_gmem(vm2, self->size, variant->gmem_flags);
 	ASSERT_LE(0, gmem2);
 
 	ASSERT_ERR(EINVAL, bind_slot(self, 0, gmem2, 0, self->size));
-	ASSERT_ERR(EINVAL, set_region(vm2, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(0), self->size,
-				      self->mem, self->gmem, 0));
+	ASSERT_ERR(EINVAL, gmu_set_region(vm2, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(0), self->size,
+					  self->mem, self->gmem, 0));
 
 	/* Each file is fine on its own VM. */
-	ASSERT_EQ(0, set_region(vm2, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(0), self->size,
-				self->mem, gmem2, 0));
+	ASSERT_EQ(0, gmu_set_region(vm2, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(0), self->size,
+				    self->mem, gmem2, 0));
 	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, 0, self->size));
 
 	ASSERT_EQ(0, close(gmem2));
@@ -1627,9 +1584,9 @@ static void guest_create(struct __test_metadata *_metadata, FIXTURE_DATA(bind) *
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, g->code);
 	memcpy(g->code, guest_code, sizeof(guest_code));
-	ASSERT_EQ(0, set_region(self->vm, CODE_SLOT, 0, CODE_GPA, GUEST_SIZE, g->code, 0, 0));
-	ASSERT_EQ(0, set_region(self->vm, PRIV_SLOT, KVM_MEM_GUEST_MEMFD, PRIV_GPA, GUEST_SIZE,
-				self->mem, self->gmem, 0));
+	ASSERT_EQ(0, gmu_set_region(self->vm, CODE_SLOT, 0, CODE_GPA, GUEST_SIZE, g->code, 0, 0));
+	ASSERT_EQ(0, gmu_set_region(self->vm, PRIV_SLOT, KVM_MEM_GUEST_MEMFD, PRIV_GPA, GUEST_SIZE,
+				    self->mem, self->gmem, 0));
 	if (gmem_only)
 		ASSERT_EQ(0, gmem_convert(self->gmem, 0, GUEST_SIZE, true, 0, NULL));
 	if (!gmem_only)
@@ -1789,11 +1746,11 @@ TEST_F(bind, guest_file_closed)
 	ASSERT_EQ(PRIV_GPA + 0x1000, g.run->memory_fault.gpa);
 	ASSERT_EQ(self->page, g.run->memory_fault.size);
 
-	ASSERT_EQ(0, set_region(self->vm, PRIV_SLOT, 0, PRIV_GPA, 0, NULL, 0, 0));
-	gmem2 = gmem_create(self->vm, self->size, variant->gmem_flags);
+	ASSERT_EQ(0, gmu_set_region(self->vm, PRIV_SLOT, 0, PRIV_GPA, 0, NULL, 0, 0));
+	gmem2 = gmu_create_gmem(self->vm, self->size, variant->gmem_flags);
 	ASSERT_LE(0, gmem2);
-	ASSERT_EQ(0, set_region(self->vm, PRIV_SLOT, KVM_MEM_GUEST_MEMFD, PRIV_GPA, GUEST_SIZE,
-				self->mem, gmem2, 0));
+	ASSERT_EQ(0, gmu_set_region(self->vm, PRIV_SLOT, KVM_MEM_GUEST_MEMFD, PRIV_GPA, GUEST_SIZE,
+				    self->mem, gmem2, 0));
 
 	/* The new file's memory is fresh, and the guest can use it. */
 	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_LOAD, 0x1000, 0, &word));
@@ -2179,8 +2136,8 @@ TEST_F(bind, file_outlives_vm)
 	/* It still belongs to the old VM, not to a new one. */
 	vm2 = ioctl(self->kvm, KVM_CREATE_VM, variant->vm_type);
 	ASSERT_LE(0, vm2);
-	ASSERT_ERR(EINVAL, set_region(vm2, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(0), self->size,
-				      self->mem, self->gmem, 0));
+	ASSERT_ERR(EINVAL, gmu_set_region(vm2, 0, KVM_MEM_GUEST_MEMFD, SLOT_GPA(0), self->size,
+					  self->mem, self->gmem, 0));
 	ASSERT_EQ(0, close(vm2));
 
 	ASSERT_EQ(0, close(self->gmem));
@@ -2204,31 +2161,31 @@ TEST_F(bind, vm_outlives_file)
 	ASSERT_EQ(0, close(self->gmem));
 	self->gmem = -1;
 
-	gmem2 = gmem_create(self->vm, self->size, variant->gmem_flags);
+	gmem2 = gmu_create_gmem(self->vm, self->size, variant->gmem_flags);
 	ASSERT_LE(0, gmem2);
 	/* Memslot 0 is still there: binding it again is a modification. */
 	ASSERT_ERR(EINVAL, bind_slot(self, 0, gmem2, 0, self->size / 2));
 
-	ASSERT_EQ(0, delete_region(self->vm, 0));
+	ASSERT_EQ(0, gmu_delete_region(self->vm, 0));
 	ASSERT_EQ(0, bind_slot(self, 0, gmem2, 0, self->size / 2));
 	ASSERT_EQ(0, bind_slot(self, 2, gmem2, self->size / 2, self->size / 2));
 	ASSERT_EQ(0, fallocate(gmem2, FALLOC_FL_KEEP_SIZE, 0, self->size));
 	ASSERT_EQ(0, fallocate(gmem2, punch, 0, self->size));
 
 	/* Deleting memslot 1 of the closed file works as well. */
-	ASSERT_EQ(0, delete_region(self->vm, 1));
-	ASSERT_EQ(0, delete_region(self->vm, 0));
-	ASSERT_EQ(0, delete_region(self->vm, 2));
+	ASSERT_EQ(0, gmu_delete_region(self->vm, 1));
+	ASSERT_EQ(0, gmu_delete_region(self->vm, 0));
+	ASSERT_EQ(0, gmu_delete_region(self->vm, 2));
 
 	/* The VM still makes and binds guest_memfds. */
-	gmem3 = gmem_create(self->vm, self->size, variant->gmem_flags);
+	gmem3 = gmu_create_gmem(self->vm, self->size, variant->gmem_flags);
 	ASSERT_LE(0, gmem3);
 	ASSERT_EQ(0, bind_slot(self, 0, gmem3, 0, self->size));
 	ASSERT_EQ(0, bind_slot(self, 1, gmem2, 0, self->size));
 	ASSERT_EQ(0, close(gmem2));
 	ASSERT_EQ(0, close(gmem3));
-	ASSERT_EQ(0, delete_region(self->vm, 0));
-	ASSERT_EQ(0, delete_region(self->vm, 1));
+	ASSERT_EQ(0, gmu_delete_region(self->vm, 0));
+	ASSERT_EQ(0, gmu_delete_region(self->vm, 1));
 }
 
 /*
@@ -2278,12 +2235,12 @@ TEST_F(bind, hibernation)
 	if (!offered)
 		SKIP(return, "no hibernation already (lockdown, nohibernate, secretmem)");
 
-	gmem = gmem_create(self->vm, self->size, variant->gmem_flags);
+	gmem = gmu_create_gmem(self->vm, self->size, variant->gmem_flags);
 	ASSERT_LE(0, gmem);
 	ASSERT_EQ(!no_direct_map, hibernation_offered(_metadata));
 	ASSERT_EQ(0, fallocate(gmem, FALLOC_FL_KEEP_SIZE, 0, self->size));
 	ASSERT_EQ(0, bind_slot(self, 0, gmem, 0, self->size));
-	gmem2 = gmem_create(self->vm, self->size, variant->gmem_flags);
+	gmem2 = gmu_create_gmem(self->vm, self->size, variant->gmem_flags);
 	ASSERT_LE(0, gmem2);
 	ASSERT_EQ(0, close(gmem));
 	ASSERT_EQ(!no_direct_map, hibernation_offered(_metadata));
@@ -2352,9 +2309,9 @@ TEST_F(gmem, fdinfo)
 	for (i = 0; i < 2; i++) {
 		bool nodm = flags[i] & GUEST_MEMFD_FLAG_NO_DIRECT_MAP;
 
-		if (nodm && !(gmem_flags(self->vm) & GUEST_MEMFD_FLAG_NO_DIRECT_MAP))
+		if (nodm && !(gmu_gmem_flags(self->vm) & GUEST_MEMFD_FLAG_NO_DIRECT_MAP))
 			continue;
-		fd = gmem_create(self->vm, self->size, flags[i]);
+		fd = gmu_create_gmem(self->vm, self->size, flags[i]);
 		ASSERT_LE(0, fd) TH_LOG("flags 0x%llx: %s", (unsigned long long)flags[i],
 					strerror(errno));
 		ASSERT_EQ((long)self->size, gmu_fdinfo_num(fd, "guestmem-size"));
@@ -2405,7 +2362,7 @@ TEST_F(gmem, fdinfo)
  */
 TEST_F(gmem, meminfo)
 {
-	__u64 nodm_flag = gmem_flags(self->vm) & GUEST_MEMFD_FLAG_NO_DIRECT_MAP;
+	__u64 nodm_flag = gmu_gmem_flags(self->vm) & GUEST_MEMFD_FLAG_NO_DIRECT_MAP;
 	bool shared = variant->flags & GUEST_MEMFD_FLAG_INIT_SHARED;
 	long kb = self->page / 1024, base, base_nodm;
 	int fd, fd2;
@@ -2415,9 +2372,9 @@ TEST_F(gmem, meminfo)
 	ASSERT_LE(0, base) TH_LOG("no GuestMem line in /proc/meminfo");
 	ASSERT_LE(0, base_nodm) TH_LOG("no GuestMemNoDMap line in /proc/meminfo");
 
-	fd = gmem_create(self->vm, self->size, variant->flags | nodm_flag);
+	fd = gmu_create_gmem(self->vm, self->size, variant->flags | nodm_flag);
 	ASSERT_LE(0, fd);
-	fd2 = gmem_create(self->vm, self->size, variant->flags);
+	fd2 = gmu_create_gmem(self->vm, self->size, variant->flags);
 	ASSERT_LE(0, fd2);
 	ASSERT_EQ(base, gmu_meminfo_kb("GuestMem"));
 
@@ -2529,13 +2486,13 @@ TEST_F(gmem, trace_convert_refused)
 	struct trace_instance t;
 	char buf[512], want[64];
 	struct iovec iov;
-	int fd, pipefd[2], refs, expected;
+	int fd, pipefd[2], refs, expected, n;
 	unsigned long index;
 	struct stat st;
 	__u64 err;
 	char *m;
 
-	fd = gmem_create(self->vm, self->size, variant->flags);
+	fd = gmu_create_gmem(self->vm, self->size, variant->flags);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, fstat(fd, &st));
 	if (!trace_open(_metadata, &t, "guestmem_convert guestmem_convert_busy"))
@@ -2569,8 +2526,9 @@ TEST_F(gmem, trace_convert_refused)
 	snprintf(want, sizeof(want), "index=%llu ", (unsigned long long)(err / self->page));
 	ASSERT_TRUE(trace_find(&t, "guestmem_convert_busy", st.st_ino, want, buf, sizeof(buf)))
 		TH_LOG("no guestmem_convert_busy event for %s", want);
-	ASSERT_EQ(3, sscanf(strstr(buf, "index="), "index=%lu pfn=%*x refs=%d expected=%d",
-			    &index, &refs, &expected)) TH_LOG("event: %s", buf);
+	n = sscanf(strstr(buf, "index="), "index=%lu pfn=%*x refs=%d expected=%d", &index, &refs,
+		   &expected);
+	ASSERT_EQ(3, n) TH_LOG("event: %s", buf);
 	ASSERT_LT(expected, refs) TH_LOG("event: %s", buf);
 	TH_LOG("event:%s", buf);
 
@@ -2596,9 +2554,9 @@ TEST_F(bind, fdinfo_bindings)
 	ASSERT_EQ(1, gmu_fdinfo_num(self->gmem, "guestmem-bindings"));
 	ASSERT_EQ(0, bind_slot(self, 1, self->gmem, half, half));
 	ASSERT_EQ(2, gmu_fdinfo_num(self->gmem, "guestmem-bindings"));
-	ASSERT_EQ(0, delete_region(self->vm, 0));
+	ASSERT_EQ(0, gmu_delete_region(self->vm, 0));
 	ASSERT_EQ(1, gmu_fdinfo_num(self->gmem, "guestmem-bindings"));
-	ASSERT_EQ(0, delete_region(self->vm, 1));
+	ASSERT_EQ(0, gmu_delete_region(self->vm, 1));
 	ASSERT_EQ(0, gmu_fdinfo_num(self->gmem, "guestmem-bindings"));
 }
 
