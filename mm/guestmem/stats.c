@@ -53,10 +53,13 @@ unsigned long guestmem_nr_pages(void)
 	return max(atomic_long_read(&guestmem_nr_file_pages), 0L);
 }
 
-static const char * const guestmem_flag_names[] = {
-	[ilog2(GUESTMEM_F_NO_DIRECT_MAP)]	= "no_direct_map",
-	[ilog2(GUESTMEM_F_MMAP)]		= "mmap",
-	[ilog2(GUESTMEM_F_INIT_SHARED)]		= "init_shared",
+static const struct {
+	unsigned long flag;
+	const char *name;
+} guestmem_flag_names[] = {
+	{ GUESTMEM_F_NO_DIRECT_MAP,	"no_direct_map" },
+	{ GUESTMEM_F_MMAP,		"mmap" },
+	{ GUESTMEM_F_INIT_SHARED,	"init_shared" },
 };
 
 /*
@@ -94,9 +97,9 @@ void guestmem_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "guestmem-size:\t%lld\n", i_size_read(&gm->vfs_inode));
 	seq_puts(m, "guestmem-flags:\t");
 	for (i = 0; i < ARRAY_SIZE(guestmem_flag_names); i++) {
-		if (!(gm->flags & BIT(i)))
+		if (!(gm->flags & guestmem_flag_names[i].flag))
 			continue;
-		seq_printf(m, "%s%s", any ? " " : "", guestmem_flag_names[i]);
+		seq_printf(m, "%s%s", any ? " " : "", guestmem_flag_names[i].name);
 		any = true;
 	}
 	seq_puts(m, any ? "\n" : "none\n");
