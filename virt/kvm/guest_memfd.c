@@ -121,6 +121,9 @@ static long kvm_gmem_set_attributes(struct file *file, void __user *argp)
 	for (i = 0; i < ARRAY_SIZE(attrs.reserved); i++)
 		if (attrs.reserved[i])
 			return -EINVAL;
+	/* Output only, as in the in-place conversion proposal. */
+	if (attrs.error_offset)
+		return -EINVAL;
 	/* Contents are kept unless ZERO is asked; PRESERVE says so. */
 	if ((attrs.flags & ~(KVM_SET_MEMORY_ATTRIBUTES2_ZERO |
 			     KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE)) ||
