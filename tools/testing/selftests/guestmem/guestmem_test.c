@@ -74,8 +74,12 @@ static __u64 page_size(void)
 	return sysconf(_SC_PAGESIZE);
 }
 
-/* No error_offset came back. */
-#define NO_OFFSET	0xdeadbeefULL
+/*
+ * error_offset as userspace passes it (anything else is -EINVAL, as in the
+ * in-place conversion proposal) and as it stays when the kernel reports
+ * no page.
+ */
+#define NO_OFFSET	0ULL
 
 /*
  * KVM_SET_MEMORY_ATTRIBUTES2 on guest_memfd @fd: [@offset, @offset + @size)
@@ -967,6 +971,10 @@ TEST_F(gmem, convert_args)
 	attr.reserved[10] = 0;
 	ASSERT_EQ(0, ioctl(fd, KVM_SET_MEMORY_ATTRIBUTES2, &attr));
 	ASSERT_ERR(EFAULT, ioctl(fd, KVM_SET_MEMORY_ATTRIBUTES2, (void *)8));
+	/* error_offset is output only: non-zero on input is -EINVAL. */
+	attr.error_offset = self->page;
+	ASSERT_ERR(EINVAL, ioctl(fd, KVM_SET_MEMORY_ATTRIBUTES2, &attr));
+	attr.error_offset = 0;
 	ASSERT_ERR(ENOTTY, ioctl(fd, KVM_SET_MEMORY_ATTRIBUTES, &attr));
 	ASSERT_ERR(ENOTTY, ioctl(fd, KVM_CREATE_VCPU, 0));
 	ASSERT_EQ(0, close(fd));
@@ -2338,7 +2346,7 @@ TEST_F(gmem, fdinfo)
 
 		if (mmap_file) {
 			/* Pages 0 (allocated) and 1 (not) change state. */
-			ASSERT_EQ(0, gmem_convert(fd, 0, 2 * self->page, !shared, 0, NULL));
+			ASSERT_EQ(0, gmem_convert(fd, 0, 2 * self->page, shared, 0, NULL));
 			want.shared += shared ? -2 : 2;
 			want.private -= shared ? -2 : 2;
 			want.no_direct_map = nodm ? (shared ? 1 : 2) : 0;

@@ -83,8 +83,10 @@ static inline int gmu_create_vm(int *kvm, unsigned long type, void (*die)(const 
 	if (*kvm < 0)
 		die("open /dev/kvm");
 	types = ioctl(*kvm, KVM_CHECK_EXTENSION, KVM_CAP_VM_TYPES);
-	if (types < 0 || !(types & (1 << type)))
+	if (type && (types < 0 || !(types & (1 << type)))) {
+		close(*kvm);
 		return -1;
+	}
 	vm = ioctl(*kvm, KVM_CREATE_VM, type);
 	if (vm < 0)
 		die("KVM_CREATE_VM");
