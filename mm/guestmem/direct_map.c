@@ -196,6 +196,7 @@ unsigned long guestmem_nr_pages_no_direct_map(void)
 {
 	return max(atomic_long_read(&guestmem_nr_unmapped), 0L);
 }
+EXPORT_SYMBOL_IF_KUNIT(guestmem_nr_pages_no_direct_map);
 
 static int guestmem_flushes_get(void *data, u64 *val)
 {

@@ -215,15 +215,16 @@ static void guestmem_free_folio(struct folio *folio)
 	struct guestmem *gm = folio->private;
 	unsigned long nr = folio_nr_pages(folio);
 
+	/* Never handed out by guestmem_take_folio(): nothing to undo. */
+	if (WARN_ON_ONCE(!gm))
+		return;
 	/* Back in the direct map before the folio can be freed. */
 	if (folio_test_checked(folio))
 		guestmem_unzap_folio(gm, folio);
-	VM_WARN_ON_ONCE_FOLIO(gm && (gm->flags & GUESTMEM_F_NO_DIRECT_MAP) &&
+	VM_WARN_ON_ONCE_FOLIO((gm->flags & GUESTMEM_F_NO_DIRECT_MAP) &&
 			      !folio_contain_hwpoisoned_page(folio) &&
 			      guestmem_folio_nr_mapped(folio) != nr, folio);
 	folio->private = NULL;
-	if (!gm)
-		return;
 	guestmem_folio_removed(gm, folio);
 	if (gm->ops->free_folio)
 		gm->ops->free_folio(folio);

@@ -12,6 +12,7 @@
 #include <linux/guestmem.h>
 #include <linux/mm.h>
 #include <linux/seq_file.h>
+#include <kunit/visibility.h>
 
 #include "internal.h"
 
@@ -52,6 +53,7 @@ unsigned long guestmem_nr_pages(void)
 {
 	return max(atomic_long_read(&guestmem_nr_file_pages), 0L);
 }
+EXPORT_SYMBOL_IF_KUNIT(guestmem_nr_pages);
 
 static const struct {
 	unsigned long flag;

@@ -151,7 +151,12 @@ TRACE_EVENT(guestmem_convert,
 		      __entry->to_private ? "private" : "shared",
 		      __entry->flags, __entry->ret, __entry->error_index));
 
-/* What the fault handler returns, by name. */
+/*
+ * What the fault handler returns, by name.  vm_fault_t is a restricted
+ * type that TRACE_DEFINE_ENUM() cannot take, so tools reading the format
+ * file (perf, trace-cmd) print the VM_FAULT_* bits as a number.
+ */
+
 #define guestmem_show_fault(ret)					\
 	__print_flags(ret, "|",						\
 		      { (__force unsigned long)VM_FAULT_LOCKED, "LOCKED" },	\
