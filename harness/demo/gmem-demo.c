@@ -354,6 +354,7 @@ int main(void)
 	check(word == REPLY, "the contents were lost");
 
 	close(vcpu);
+	munmap(view, PRIV_SIZE);
 	close(gfd);
 	say("the VMM closed the guest_memfd: GuestMem in /proc/meminfo is back to %ld kB",
 	    gmu_meminfo_kb("GuestMem"));
