@@ -305,8 +305,8 @@ int main(void)
 	say("the guest wrote 0x%08x into its private memory and read back 0x%08x", SECRET, word);
 	check(word == SECRET, "the guest did not read back its secret");
 	out = gmu_fdinfo_num(gfd, NODM);
-	say("that page left the kernel's direct map: the guest_memfd's fdinfo counts %ld page(s) out",
-	    out);
+	say("that page left the kernel's direct map: %s %ld page(s) out",
+	    "the guest_memfd's fdinfo counts", out);
 	check(out == 1, "the guest's page is not out of the direct map");
 	say("guestmem holds %ld kB more now, for that page (GuestMem in /proc/meminfo)",
 	    gmu_meminfo_kb("GuestMem") - base_kb);
