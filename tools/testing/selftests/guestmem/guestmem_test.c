@@ -151,29 +151,6 @@ static bool touch_bus(char *p, bool write, char byte)
 	return bus;
 }
 
-/*
- * A counter of the guestmem library in debugfs (tlb_flushes,
- * pages_unmapped), or -1 if there is no such file.
- */
-static long guestmem_stat(const char *name)
-{
-	char path[128], buf[32], *end;
-	long val = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/kernel/debug/guestmem/%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fgets(buf, sizeof(buf), f)) {
-		val = strtol(buf, &end, 10);
-		if (end == buf || *end != '\n')
-			val = -1;
-	}
-	fclose(f);
-	return val;
-}
-
 static __s64 file_size(struct __test_metadata *_metadata, int fd)
 {
 	struct stat st;
@@ -398,39 +375,39 @@ TEST_F(gmem, no_direct_map_pages)
 
 	if (!(gmu_gmem_flags(self->vm) & GUEST_MEMFD_FLAG_NO_DIRECT_MAP))
 		SKIP(return, "GUEST_MEMFD_FLAG_NO_DIRECT_MAP is not supported");
-	base = guestmem_stat("pages_unmapped");
-	flushes = guestmem_stat("tlb_flushes");
+	base = gmu_stat("pages_unmapped");
+	flushes = gmu_stat("tlb_flushes");
 	if (base < 0 || flushes < 0)
 		SKIP(return, "no guestmem statistics in debugfs");
 
 	fd = gmu_create_gmem(self->vm, self->size, GUEST_MEMFD_FLAG_NO_DIRECT_MAP);
 	ASSERT_LE(0, fd) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
-	ASSERT_EQ(base, guestmem_stat("pages_unmapped"));
+	ASSERT_EQ(base, gmu_stat("pages_unmapped"));
 
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->page));
-	ASSERT_EQ(base + 1, guestmem_stat("pages_unmapped"));
-	ASSERT_EQ(flushes + 1, guestmem_stat("tlb_flushes"));
+	ASSERT_EQ(base + 1, gmu_stat("pages_unmapped"));
+	ASSERT_EQ(flushes + 1, gmu_stat("tlb_flushes"));
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
-	ASSERT_EQ(base + GMEM_PAGES, guestmem_stat("pages_unmapped"));
-	ASSERT_EQ(flushes + 2, guestmem_stat("tlb_flushes"));
+	ASSERT_EQ(base + GMEM_PAGES, gmu_stat("pages_unmapped"));
+	ASSERT_EQ(flushes + 2, gmu_stat("tlb_flushes"));
 	/* Nothing new to remove: no flush. */
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
-	ASSERT_EQ(flushes + 2, guestmem_stat("tlb_flushes"));
+	ASSERT_EQ(flushes + 2, gmu_stat("tlb_flushes"));
 
 	ASSERT_EQ(0, fallocate(fd, punch, 2 * self->page, 3 * self->page));
-	ASSERT_EQ(base + GMEM_PAGES - 3, guestmem_stat("pages_unmapped"));
+	ASSERT_EQ(base + GMEM_PAGES - 3, gmu_stat("pages_unmapped"));
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
-	ASSERT_EQ(base + GMEM_PAGES, guestmem_stat("pages_unmapped"));
-	ASSERT_EQ(flushes + 3, guestmem_stat("tlb_flushes"));
+	ASSERT_EQ(base + GMEM_PAGES, gmu_stat("pages_unmapped"));
+	ASSERT_EQ(flushes + 3, gmu_stat("tlb_flushes"));
 
 	ASSERT_EQ(0, close(fd));
-	ASSERT_EQ(base, guestmem_stat("pages_unmapped"));
+	ASSERT_EQ(base, gmu_stat("pages_unmapped"));
 
 	fd = gmu_create_gmem(self->vm, self->size, 0);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
-	ASSERT_EQ(base, guestmem_stat("pages_unmapped"));
-	ASSERT_EQ(flushes + 3, guestmem_stat("tlb_flushes"));
+	ASSERT_EQ(base, gmu_stat("pages_unmapped"));
+	ASSERT_EQ(flushes + 3, gmu_stat("tlb_flushes"));
 	ASSERT_EQ(0, close(fd));
 }
 

@@ -167,23 +167,27 @@ static inline int gmu_create_vcpu(int kvm, int vm, unsigned long id, struct kvm_
 }
 
 /*
- * A counter of debugfs guestmem/ ("tlb_flushes", "pages_unmapped"), or -1
- * if the kernel has no such file.
+ * A counter of debugfs guestmem/ ("tlb_flushes", "pages_unmapped", which
+ * only tests and benchmarks read), or -1 if the kernel has no such file or
+ * it does not hold one number.
  */
 static inline long gmu_stat(const char *name)
 {
-	char path[96];
-	long n = -1;
+	char path[128], buf[32], *end;
+	long val = -1;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/sys/kernel/debug/guestmem/%s", name);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
-	if (fscanf(f, "%ld", &n) != 1)
-		n = -1;
+	if (fgets(buf, sizeof(buf), f)) {
+		val = strtol(buf, &end, 10);
+		if (end == buf || *end != '\n')
+			val = -1;
+	}
 	fclose(f);
-	return n;
+	return val;
 }
 
 /*
