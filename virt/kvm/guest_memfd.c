@@ -242,15 +242,20 @@ int kvm_gmem_create(struct kvm *kvm, struct kvm_create_guest_memfd *args)
 }
 
 /*
- * Called for a new memslot, not yet visible to the guest, under
- * kvm->slots_lock.  Only the binding keeps the file's memory; the file
- * may be closed while the memslot lives on.
+ * The two steps of binding a new memslot, not yet visible to the guest,
+ * both under kvm->slots_lock.  The first checks the file and the range
+ * and gives the caller a reference to the file in slot->gmem.file, which
+ * __kvm_set_memory_region() drops when the memslot is installed or
+ * refused.  The second, once the architecture accepted the memslot, binds
+ * the range.  Only the binding keeps the file's memory; the file may be
+ * closed while the memslot lives on.
  */
-int kvm_gmem_bind(struct kvm *kvm, struct kvm_memory_slot *slot,
-		  unsigned int fd, u64 offset)
+int kvm_gmem_prepare_memory_region(struct kvm *kvm,
+				   struct kvm_memory_slot *slot,
+				   unsigned int fd, u64 offset)
 {
+	u64 size = slot->npages << PAGE_SHIFT;
 	struct file *file;
-	int r = -EINVAL;
 
 	BUILD_BUG_ON(sizeof(gpa_t) != sizeof(offset));
 	BUILD_BUG_ON(sizeof(gfn_t) != sizeof(slot->gmem.pgoff));
@@ -260,25 +265,33 @@ int kvm_gmem_bind(struct kvm *kvm, struct kvm_memory_slot *slot,
 		return -EBADF;
 
 	if (guestmem_file_priv(file, &kvm_gmem_ops) != kvm ||
-	    !PAGE_ALIGNED(offset))
-		goto out;
+	    !PAGE_ALIGNED(offset) ||
+	    offset + size > i_size_read(file_inode(file)))
+		goto err;
 
 	slot->gmem.gmem_only = guestmem_file_flags(file) & GUESTMEM_F_MMAP;
 	/* A VM without private memory has only gmem-only memslots. */
 	if (!slot->gmem.gmem_only && !kvm_arch_has_private_mem(kvm))
-		goto out;
+		goto err;
 
+	slot->gmem.file = file;
 	slot->gmem.kvm = kvm;
 	slot->gmem.pgoff = offset >> PAGE_SHIFT;
-	/* Two memslots never share a range of one guest_memfd. */
-	r = guestmem_bind(file, &slot->gmem.binding, &kvm_gmem_ops,
-			  slot->gmem.pgoff, slot->npages,
-			  GUESTMEM_BIND_EXCLUSIVE);
-	if (r == -EEXIST)
-		r = -EINVAL;
-out:
+	return 0;
+
+err:
 	fput(file);
-	return r;
+	return -EINVAL;
+}
+
+int kvm_gmem_commit_memory_region(struct kvm *kvm, struct kvm_memory_slot *slot)
+{
+	lockdep_assert_held(&kvm->slots_lock);
+
+	/* Two memslots never share a range of one guest_memfd: -EEXIST. */
+	return guestmem_bind(slot->gmem.file, &slot->gmem.binding,
+			     &kvm_gmem_ops, slot->gmem.pgoff, slot->npages,
+			     GUESTMEM_BIND_EXCLUSIVE);
 }
 
 /*

@@ -1387,11 +1387,13 @@ TEST_F(bind, range_past_size)
 }
 
 /*
- * kvm_gmem_bind(): a page of the file belongs to at most one memslot:
+ * A page of the file belongs to at most one memslot.  6.12.118 (Debian's
+ * 6.12 since 2026-11) binds in kvm_gmem_commit_memory_region() and says so
+ * with EEXIST, as upstream does:
  *	if (!xa_empty(&gmem->bindings) &&
- *	    xa_find(&gmem->bindings, &start, end - 1, XA_PRESENT)) -> -EINVAL
+ *	    xa_find(&gmem->bindings, &start, end - 1, XA_PRESENT)) -> -EEXIST
  * The memslots have disjoint guest addresses, so the overlap in the file is
- * the only reason for the error (an overlap in guest addresses is -EEXIST).
+ * the only reason for the error.
  */
 TEST_F(bind, overlap_in_file)
 {
@@ -1399,23 +1401,23 @@ TEST_F(bind, overlap_in_file)
 
 	ASSERT_EQ(0, bind_slot(self, 0, self->gmem, 0, 2 * p));		/* pages 0-1 */
 
-	ASSERT_ERR(EINVAL, bind_slot(self, 1, self->gmem, 0, 2 * p));
-	ASSERT_ERR(EINVAL, bind_slot(self, 1, self->gmem, p, 2 * p));
-	ASSERT_ERR(EINVAL, bind_slot(self, 1, self->gmem, p, p));
-	ASSERT_ERR(EINVAL, bind_slot(self, 1, self->gmem, 0, s));
+	ASSERT_ERR(EEXIST, bind_slot(self, 1, self->gmem, 0, 2 * p));
+	ASSERT_ERR(EEXIST, bind_slot(self, 1, self->gmem, p, 2 * p));
+	ASSERT_ERR(EEXIST, bind_slot(self, 1, self->gmem, p, p));
+	ASSERT_ERR(EEXIST, bind_slot(self, 1, self->gmem, 0, s));
 
 	ASSERT_EQ(0, bind_slot(self, 1, self->gmem, 2 * p, 2 * p));	/* pages 2-3 */
-	ASSERT_ERR(EINVAL, bind_slot(self, 2, self->gmem, 3 * p, p));
-	ASSERT_ERR(EINVAL, bind_slot(self, 2, self->gmem, p, 2 * p));
+	ASSERT_ERR(EEXIST, bind_slot(self, 2, self->gmem, 3 * p, p));
+	ASSERT_ERR(EEXIST, bind_slot(self, 2, self->gmem, p, 2 * p));
 	ASSERT_EQ(0, bind_slot(self, 2, self->gmem, 4 * p, s - 4 * p));	/* the rest */
-	ASSERT_ERR(EINVAL, bind_slot(self, 3, self->gmem, s - p, p));
+	ASSERT_ERR(EEXIST, bind_slot(self, 3, self->gmem, s - p, p));
 
 	/* Deleting memslot 0 frees pages 0-1, and only those. */
 	ASSERT_EQ(0, gmu_delete_region(self->vm, 0));
-	ASSERT_ERR(EINVAL, bind_slot(self, 3, self->gmem, p, 2 * p));
+	ASSERT_ERR(EEXIST, bind_slot(self, 3, self->gmem, p, 2 * p));
 	ASSERT_EQ(0, bind_slot(self, 3, self->gmem, p, p));
 	ASSERT_EQ(0, bind_slot(self, 4, self->gmem, 0, p));
-	ASSERT_ERR(EINVAL, bind_slot(self, 5, self->gmem, 0, p));
+	ASSERT_ERR(EEXIST, bind_slot(self, 5, self->gmem, 0, p));
 }
 
 /* Bindings are per file: the same range of different files never conflicts. */
