@@ -58,7 +58,11 @@ VISIBLE_IF_KUNIT struct folio *guestmem_grab_folio(struct guestmem *gm,
 }
 EXPORT_SYMBOL_IF_KUNIT(guestmem_grab_folio);
 
-/* guestmem_grab_folio(), with its pages out of the direct map if need be. */
+/*
+ * guestmem_grab_folio(), with its pages out of the direct map in a
+ * %GUESTMEM_F_NO_DIRECT_MAP file, whatever the state of its pages: removed
+ * without a flush, which the caller makes for @batch.
+ */
 struct folio *guestmem_take_folio(struct guestmem *gm, pgoff_t index,
 				  struct guestmem_batch *batch)
 {
@@ -83,22 +87,36 @@ struct folio *guestmem_take_folio(struct guestmem *gm, pgoff_t index,
 	if (IS_ERR(folio) || !(gm->flags & GUESTMEM_F_NO_DIRECT_MAP) ||
 	    folio_test_checked(folio) || folio_contain_hwpoisoned_page(folio))
 		return folio;
-	if (gm->shared) {
-		/*
-		 * The folio is in the page cache: a conversion that changes
-		 * the state from now on finds it (it waits for the folio
-		 * lock).  Pairs with the smp_mb() in guestmem_convert().
-		 */
-		smp_mb();
-	}
-	if (!guestmem_page_private(gm, folio->index))
-		return folio;
 
 	ret = guestmem_zap_folio(gm, folio, batch);
 	if (ret) {
 		folio_unlock(folio);
 		folio_put(folio);
 		return ERR_PTR(ret);
+	}
+	return folio;
+}
+
+/*
+ * guestmem_take_folio() for one page, flushed: when it returns, no kernel
+ * TLB entry reaches the folio through the direct map any more, even if an
+ * fallocate() that removed it has not flushed yet.
+ */
+struct folio *guestmem_lookup_folio(struct guestmem *gm, pgoff_t index)
+{
+	struct guestmem_batch batch = GUESTMEM_BATCH_INIT;
+	struct folio *folio;
+
+	folio = guestmem_take_folio(gm, index, &batch);
+	guestmem_flush(gm, &batch);
+	if (IS_ERR(folio))
+		return folio;
+
+	/* Removed by an fallocate() that has not flushed yet: flush now. */
+	if (folio_test_checked(folio) && atomic_read(&gm->unflushed)) {
+		unsigned long addr = (unsigned long)folio_address(folio);
+
+		guestmem_flush_range(gm, addr, addr + folio_size(folio), 1);
 	}
 	return folio;
 }
@@ -272,7 +290,6 @@ static int guestmem_prepare_folio(struct guestmem_binding *b, pgoff_t index,
 struct folio *guestmem_get_folio(struct guestmem_binding *binding,
 				 pgoff_t index, unsigned int flags)
 {
-	struct guestmem_batch batch = GUESTMEM_BATCH_INIT;
 	struct guestmem *gm = binding->gm;
 	struct folio *folio;
 	int ret = 0;
@@ -286,17 +303,9 @@ struct folio *guestmem_get_folio(struct guestmem_binding *binding,
 	    (gm->flags & GUESTMEM_F_NO_DIRECT_MAP))
 		return ERR_PTR(-EACCES);
 
-	folio = guestmem_take_folio(gm, index, &batch);
-	guestmem_flush(gm, &batch);
+	folio = guestmem_lookup_folio(gm, index);
 	if (IS_ERR(folio))
 		return folio;
-
-	/* Removed by an fallocate() that has not flushed yet: flush now. */
-	if (folio_test_checked(folio) && atomic_read(&gm->unflushed)) {
-		unsigned long addr = (unsigned long)folio_address(folio);
-
-		guestmem_flush_range(gm, addr, addr + folio_size(folio), 1);
-	}
 
 	if (folio_test_hwpoison(folio))
 		ret = -EHWPOISON;

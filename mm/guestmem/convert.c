@@ -12,8 +12,6 @@
 #include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/pagemap.h>
-#include <linux/sizes.h>
-#include <linux/slab.h>
 #include <linux/swap.h>
 
 #include "../internal.h"
@@ -84,50 +82,34 @@ again:
 }
 
 /*
- * Make the direct-map state of each folio in [start, end) follow the state
- * of its page: out if private in a %GUESTMEM_F_NO_DIRECT_MAP file (removed
- * without a flush, collected in @batch), back in if shared; zeroed on the
- * way if asked (through the direct map, so a private folio comes back in
- * for that and leaves again; its direct map is split already, so leaving
- * again does not allocate).  Called after the state changed, under the
- * invalidate lock held exclusive; a lookup that allocated a folio
- * meanwhile chose from the state it read under the same folio lock.
- * Fails only when a folio cannot leave the direct map.
+ * %GUESTMEM_CONVERT_ZERO: drop the folios of [start, end) from the file,
+ * as a punch hole does, so that the next use of each page allocates a
+ * zeroed folio.  Nothing is written through the direct map, which a
+ * %GUESTMEM_F_NO_DIRECT_MAP file's folios are not in.  A poisoned folio
+ * stays: its next lookup still fails with -EHWPOISON.  Called under the
+ * invalidate lock held exclusive, inside the conversion's invalidation.
  */
-static int guestmem_sync_folios(struct guestmem *gm, pgoff_t start,
-				pgoff_t end, bool zero,
-				struct guestmem_batch *batch)
+static void guestmem_zero_range(struct guestmem *gm, pgoff_t start, pgoff_t end)
 {
-	bool nodm = gm->flags & GUESTMEM_F_NO_DIRECT_MAP;
+	struct address_space *mapping = gm_mapping(gm);
 	struct folio_batch fbatch;
 	pgoff_t index = start;
 	unsigned int i;
-	int ret = 0;
 
 	folio_batch_init(&fbatch);
-	while (!ret &&
-	       filemap_get_folios(gm_mapping(gm), &index, end - 1, &fbatch)) {
+	while (filemap_get_folios(mapping, &index, end - 1, &fbatch)) {
 		for (i = 0; i < folio_batch_count(&fbatch); i++) {
 			struct folio *folio = fbatch.folios[i];
-			bool poisoned = folio_contain_hwpoisoned_page(folio);
-			bool private = guestmem_page_private(gm, folio->index);
 
+			if (folio_contain_hwpoisoned_page(folio))
+				continue;
 			folio_lock(folio);
-			if (folio_test_checked(folio) && (!private || zero))
-				guestmem_unzap_folio(gm, folio);
-			if (zero && !poisoned)
-				folio_zero_range(folio, 0, folio_size(folio));
-			if (private && nodm && !folio_test_checked(folio) &&
-			    !poisoned)
-				ret = guestmem_zap_folio(gm, folio, batch);
+			truncate_inode_folio(mapping, folio);
 			folio_unlock(folio);
-			if (ret)
-				break;
 		}
 		folio_batch_release(&fbatch);
 		cond_resched();
 	}
-	return ret;
 }
 
 /* Each binding's ->convert(); a refusal names the binding's first page. */
@@ -178,23 +160,13 @@ static int guestmem_convert_file(struct guestmem *gm, pgoff_t start, pgoff_t nr,
 				 bool to_private, unsigned int flags,
 				 pgoff_t *busy)
 {
-	struct guestmem_batch batch = GUESTMEM_BATCH_INIT;
 	struct address_space *mapping = gm_mapping(gm);
-	unsigned long *was_private = NULL;
-	pgoff_t end, i;
+	pgoff_t end;
 	int ret;
 
 	if (!(gm->flags & GUESTMEM_F_MMAP) || (flags & ~GUESTMEM_CONVERT_ZERO) ||
 	    !nr || check_add_overflow(start, nr, &end) || end > gm_nr_pages(gm))
 		return -EINVAL;
-
-	/* What was private before, should the direct map fail us midway. */
-	if (to_private && (gm->flags & GUESTMEM_F_NO_DIRECT_MAP)) {
-		was_private = kvcalloc(BITS_TO_LONGS(nr), sizeof(long),
-				       GFP_KERNEL_ACCOUNT);
-		if (!was_private)
-			return -ENOMEM;
-	}
 
 	filemap_invalidate_lock(mapping);
 	if (guestmem_range_splits_folio(gm, start, end)) {
@@ -209,51 +181,21 @@ static int guestmem_convert_file(struct guestmem *gm, pgoff_t start, pgoff_t nr,
 	if (ret)
 		goto out_end;
 
-	for (i = 0; was_private && i < nr; i++) {
-		if (guestmem_page_private(gm, start + i))
-			__set_bit(i, was_private);
-		if (!(i % SZ_64K))
-			cond_resched();
-	}
-	/* The file size keeps both within the bitmap API's unsigned int. */
+	/*
+	 * Only the state changes: the folios stay where they are, and in the
+	 * direct map or out of it as their file says.  The file size keeps
+	 * the range within the bitmap API's unsigned int.
+	 */
 	if (to_private)
 		bitmap_clear(gm->shared, start, nr);
 	else
 		bitmap_set(gm->shared, start, nr);
-	/*
-	 * Against a lookup that adds a folio and then reads the state (see
-	 * guestmem_take_folio()): either it sees the new state, or the walk
-	 * below sees its folio.
-	 */
-	smp_mb();
-
-	ret = guestmem_sync_folios(gm, start, end,
-				   flags & GUESTMEM_CONVERT_ZERO, &batch);
-	if (ret && was_private) {
-		/*
-		 * Only a removal from the direct map fails: to private.  Put
-		 * back the state of the pages that were shared, then let the
-		 * folios follow it again: those this call removed come back.
-		 * A lookup that read the state before the restore, and removed
-		 * a folio on its own, is caught too: both hold the folio lock,
-		 * and the restore came first.
-		 */
-		for (i = 0; i < nr; i++) {
-			if (!test_bit(i, was_private))
-				__set_bit(start + i, gm->shared);
-			if (!(i % SZ_64K))
-				cond_resched();
-		}
-		/* The state before the folios, as above. */
-		smp_mb();
-		guestmem_sync_folios(gm, start, end, false, &batch);
-	}
-	guestmem_flush(gm, &batch);
+	if (flags & GUESTMEM_CONVERT_ZERO)
+		guestmem_zero_range(gm, start, end);
 out_end:
 	guestmem_invalidate(gm, start, end, false);
 out_unlock:
 	filemap_invalidate_unlock(mapping);
-	kvfree(was_private);
 	return ret;
 }
 
@@ -271,13 +213,16 @@ out_unlock:
  * All or nothing.  To private: every host mapping of the range is removed,
  * then the call fails with -EAGAIN if a page in it is still mapped or
  * referenced by anyone but the file (a GUP pin); otherwise each binding's
- * ->convert() may refuse, and then the pages become private and, in a
- * %GUESTMEM_F_NO_DIRECT_MAP file, leave the direct map (one kernel TLB
- * flush for the call).  To shared: the pages go back into the direct map
- * and become mappable.  Either way, bindings overlapping the range get an
- * ->invalidate_begin()/->invalidate_end() pair around the change, so that
- * backends drop the mappings they made under the old state.  Pages already
- * in the requested state are converted again (a no-op but for @flags).
+ * ->convert() may refuse, and then the pages become private.  To shared:
+ * the pages become mappable.  The direct map does not change: in a
+ * %GUESTMEM_F_NO_DIRECT_MAP file every page is out of it whatever its
+ * state, in other files every page is in it.  With %GUESTMEM_CONVERT_ZERO
+ * the folios of the range are freed (but a poisoned one) and the next use
+ * of each page gets a zeroed one.  Either way, bindings overlapping the
+ * range get an ->invalidate_begin()/->invalidate_end() pair around the
+ * change, so that backends drop the mappings they made under the old
+ * state.  Pages already in the requested state are converted again (a
+ * no-op but for @flags).
  *
  * Context: Process context, may sleep; takes the file's invalidate lock,
  * folio locks and the mapping's i_mmap_rwsem.
@@ -286,9 +231,7 @@ out_unlock:
  * end of the file or one that splits a large folio; -EAGAIN if a page is
  * in use (see @error_index; also when a binding's ->convert() returns
  * -EAGAIN, with the first page of that binding's range); -EHWPOISON (to
- * private) for a poisoned page; -ENOMEM if the direct map could not be
- * changed (with %GUESTMEM_CONVERT_ZERO, part of the range may have been
- * zeroed then); or the error of a binding's ->convert().
+ * private) for a poisoned page; or the error of a binding's ->convert().
  */
 int guestmem_convert(struct file *file, pgoff_t start, pgoff_t nr,
 		     bool to_private, unsigned int flags, pgoff_t *error_index)

@@ -2,9 +2,8 @@
 /*
  * KUnit suite "guestmem_convert": shared and private memory (convert.c):
  * the initial state, conversions that keep or zero contents, pins and
- * backends refusing, and the direct map following conversions.
+ * backends refusing, and the direct map, which conversions leave alone.
  */
-#include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <kunit/visibility.h>
 #include <linux/falloc.h>
@@ -15,7 +14,6 @@
 #include <linux/migrate_mode.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
-#include <linux/set_memory.h>
 
 #include "guestmem_kunit.h"
 
@@ -188,10 +186,44 @@ static void guestmem_test_convert(struct kunit *test)
 	__fput_sync(file);
 }
 
+/* Expects every page of [start, end) to have a folio out of the direct map. */
+static void expect_out(struct kunit *test, struct file *file, pgoff_t start,
+		       pgoff_t end)
+{
+	struct folio *folio;
+	pgoff_t i;
+
+	for (i = start; i < end; i++) {
+		folio = gmt_cached_folio(test, file, i);
+		KUNIT_EXPECT_TRUE_MSG(test, folio_test_checked(folio), "page %lu", i);
+		KUNIT_EXPECT_EQ_MSG(test, guestmem_folio_nr_mapped(folio), 0,
+				    "page %lu", i);
+		folio_put(folio);
+	}
+}
+
+/* A lookup of @index, which must allocate: one flush, the folio out. */
+static void expect_new_out(struct kunit *test, struct guestmem_binding *b,
+			   pgoff_t index)
+{
+	long flushes = guestmem_nr_tlb_flushes();
+	struct folio *folio;
+
+	folio = guestmem_get_folio(b, index, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(folio), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 1);
+	folio_unlock(folio);
+	folio_put(folio);
+}
+
 /*
- * With NO_DIRECT_MAP, shared pages stay in the direct map and private ones
- * leave it: conversions move them, with one flush per conversion to
- * private and none the other way, and keep their contents.
+ * With NO_DIRECT_MAP every page is out of the direct map from its
+ * allocation on, shared or private: fallocate() removes its folios with
+ * one flush, a lookup that allocates removes its folio (one flush), and
+ * conversions either way neither change the direct map nor flush.  ZERO
+ * frees the range's folios, so the next lookup allocates a new one, out
+ * of the direct map as well.  GUP is refused through the mapping flag.
  */
 static void guestmem_test_convert_no_direct_map(struct kunit *test)
 {
@@ -199,108 +231,44 @@ static void guestmem_test_convert_no_direct_map(struct kunit *test)
 	struct folio *folio;
 	struct file *file;
 	long flushes;
-	pgoff_t i;
 
 	if (!(guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP))
 		kunit_skip(test, "the direct map cannot be changed on this system");
 	file = create_mmap(test, GUESTMEM_F_NO_DIRECT_MAP | GUESTMEM_F_INIT_SHARED);
 	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	KUNIT_EXPECT_TRUE(test, mapping_no_direct_map(file->f_mapping));
 
+	/* Shared pages leave as well. */
 	flushes = guestmem_nr_tlb_flushes();
 	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 8), 0);
-	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes);
-	for (i = 0; i < 8; i++)
-		fill_page(test, &b, i, i + 1);
-
-	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 8, true, 0, NULL), 0);
 	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 1);
-	for (i = 0; i < 8; i++) {
-		folio = gmt_cached_folio(test, file, i);
-		KUNIT_EXPECT_EQ_MSG(test, guestmem_folio_nr_mapped(folio), 0,
-				    "page %lu", i);
-		folio_put(folio);
-	}
-	/* A private page allocated later leaves as well. */
-	folio = guestmem_get_folio(&b, 3, 0);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
-	folio_unlock(folio);
-	folio_put(folio);
-	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 8, 2, true, 0, NULL), 0);
-	folio = guestmem_get_folio(&b, 9, 0);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
-	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(folio), 0);
-	folio_unlock(folio);
-	folio_put(folio);
+	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, 8), 0);
+	expect_out(test, file, 0, 8);
+	expect_new_out(test, &b, 12);
+
 	flushes = guestmem_nr_tlb_flushes();
-
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 10, true, 0, NULL), 0);
+	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, 10), 10);
+	expect_out(test, file, 0, 8);
 	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 8, false, 0, NULL), 0);
+	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, 10), 2);
+	expect_out(test, file, 0, 8);
 	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes);
-	for (i = 0; i < 8; i++)
-		KUNIT_EXPECT_TRUE_MSG(test, page_is(test, &b, i, i + 1),
-				      "page %lu", i);
-	/* A shared page allocated later stays. */
-	folio = guestmem_get_folio(&b, 12, 0);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
-	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(folio), 1);
-	folio_unlock(folio);
-	folio_put(folio);
 
-	/* Zeroing a private page brings it back for that and takes it out. */
-	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 9, 1, true,
-					       GUESTMEM_CONVERT_ZERO, NULL), 0);
+	/* A private page allocated after its conversion. */
+	expect_new_out(test, &b, 9);
+
+	/* ZERO: the folio goes (its pages back in the direct map), a new one comes. */
 	folio = gmt_cached_folio(test, file, 9);
-	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(folio), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 9, 1, false,
+					       GUESTMEM_CONVERT_ZERO, NULL), 0);
+	KUNIT_EXPECT_FALSE(test, folio_test_checked(folio));
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(folio), 1);
 	folio_put(folio);
-
-	guestmem_unbind(&b);
-	__fput_sync(file);
-}
-
-/*
- * A conversion to private whose removal from the direct map fails midway
- * changes nothing: pages that were shared are shared again and back in
- * the direct map, the page that was private already stays out, and the
- * same conversion works once removal works.
- */
-static void guestmem_test_convert_failure(struct kunit *test)
-{
-	struct fake_backend *fb = test->priv;
-	struct guestmem_binding b;
-	struct folio *folio;
-	struct file *file;
-	pgoff_t i;
-
-	if (!(guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP))
-		kunit_skip(test, "the direct map cannot be changed on this system");
-	file = create_mmap(test, GUESTMEM_F_NO_DIRECT_MAP | GUESTMEM_F_INIT_SHARED);
-	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
-	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 4), 0);
-	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 3, 1, true, 0, NULL), 0);
-
-	/* Page 0 leaves, page 1 fails. */
-	fb->unmap_fail_at = 2;
-	kunit_activate_static_stub(test, guestmem_unmap_page, gmt_unmap_page_failing);
-	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 4, true, 0, NULL), -ENOMEM);
-	KUNIT_EXPECT_EQ(test, fb->unmap_calls, 2);
-	kunit_deactivate_static_stub(test, guestmem_unmap_page);
-
-	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, 4), 1);
-	KUNIT_EXPECT_TRUE(test, guestmem_is_private(&b, 3));
-	for (i = 0; i < 4; i++) {
-		folio = gmt_cached_folio(test, file, i);
-		KUNIT_EXPECT_EQ_MSG(test, guestmem_folio_nr_mapped(folio), i < 3 ? 1UL : 0UL,
-				    "page %lu", i);
-		folio_put(folio);
-	}
-
-	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 4, true, 0, NULL), 0);
-	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, 4), 4);
-	for (i = 0; i < 4; i++) {
-		folio = gmt_cached_folio(test, file, i);
-		KUNIT_EXPECT_EQ_MSG(test, guestmem_folio_nr_mapped(folio), 0,
-				    "page %lu", i);
-		folio_put(folio);
-	}
+	KUNIT_EXPECT_TRUE(test, IS_ERR(filemap_get_folio(file->f_mapping, 9)));
+	KUNIT_EXPECT_FALSE(test, guestmem_is_private(&b, 9));
+	expect_new_out(test, &b, 9);
+	expect_out(test, file, 0, 8);
 
 	guestmem_unbind(&b);
 	__fput_sync(file);
@@ -310,7 +278,6 @@ static struct kunit_case guestmem_convert_cases[] = {
 	KUNIT_CASE(guestmem_test_state),
 	KUNIT_CASE(guestmem_test_convert),
 	KUNIT_CASE(guestmem_test_convert_no_direct_map),
-	KUNIT_CASE(guestmem_test_convert_failure),
 	{}
 };
 

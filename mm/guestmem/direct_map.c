@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The direct map: in a %GUESTMEM_F_NO_DIRECT_MAP file, folios leave the
- * kernel direct map while private and come back before they are freed,
- * with one kernel TLB flush per library call (struct guestmem_batch).  A
- * folio's direct-map state (PG_checked) is protected by its folio lock.
- * Also guestmem_active(), which hibernation asks, and the debugfs counters
- * that tests read.
+ * The direct map: in a %GUESTMEM_F_NO_DIRECT_MAP file, every folio leaves
+ * the kernel direct map when it is allocated, shared or private, and comes
+ * back before it is freed, with one kernel TLB flush per library call
+ * (struct guestmem_batch); conversions do not touch it.  A folio's
+ * direct-map state (PG_checked) is protected by its folio lock.  Also
+ * guestmem_active(), which hibernation asks, and the debugfs counters that
+ * tests read.
  */
 
 #include <linux/debugfs.h>
@@ -62,9 +63,9 @@ static void guestmem_restore_pages(struct folio *folio, unsigned long nr)
 }
 
 /*
- * Take the pages of a folio out of the direct map (no flush), after zeroing
- * it unless it holds data already (a shared folio turning private keeps
- * its contents).  Called with the folio locked.
+ * Take the pages of a new folio out of the direct map (no flush), after
+ * zeroing it through the direct map for the last time.  Called with the
+ * folio locked.
  */
 int guestmem_zap_folio(struct guestmem *gm, struct folio *folio,
 		       struct guestmem_batch *batch)
@@ -73,8 +74,8 @@ int guestmem_zap_folio(struct guestmem *gm, struct folio *folio,
 	unsigned long addr = (unsigned long)folio_address(folio);
 	int ret;
 
-	if (!folio_test_uptodate(folio))
-		folio_zero_range(folio, 0, folio_size(folio));
+	VM_WARN_ON_ONCE_FOLIO(folio_test_uptodate(folio), folio);
+	folio_zero_range(folio, 0, folio_size(folio));
 	for (i = 0; i < nr; i++) {
 		ret = guestmem_unmap_page(folio_page(folio, i));
 		if (ret) {

@@ -284,8 +284,11 @@ EXPORT_SYMBOL_GPL(guestmem_supported_flags);
  * guestmem_file_create - create a guestmem file
  * @name: Name of the file, as /proc/PID/fd shows it.
  * @size: Size in bytes: positive, page aligned, fixed for the file's life.
- * @flags: %GUESTMEM_F_NO_DIRECT_MAP: keep the file's private memory out of
- *	the kernel direct map.
+ * @flags: %GUESTMEM_F_NO_DIRECT_MAP: keep every page of the file out of
+ *	the kernel direct map, shared or private, from its allocation until
+ *	it is freed; GUP and pins of the file's pages fail (-EFAULT), and
+ *	the library never writes them through the kernel (a page is zeroed
+ *	before it leaves).
  *	%GUESTMEM_F_MMAP: keep a shared/private state per page, changed by
  *	guestmem_convert(), and let the host mmap() the shared pages.
  *	%GUESTMEM_F_INIT_SHARED (with %GUESTMEM_F_MMAP): every page starts
@@ -365,6 +368,8 @@ struct file *guestmem_file_create(const char *name, loff_t size,
 	mapping_set_gfp_mask(inode->i_mapping, GFP_HIGHUSER);
 	mapping_set_unevictable(inode->i_mapping);
 	mapping_set_inaccessible(inode->i_mapping);
+	if (flags & GUESTMEM_F_NO_DIRECT_MAP)
+		mapping_set_no_direct_map(inode->i_mapping);
 
 	file = alloc_file_pseudo(inode, guestmem_mnt, name, O_RDWR,
 				 &guestmem_fops);

@@ -128,6 +128,7 @@ void guestmem_invalidate(struct guestmem *gm, pgoff_t start, pgoff_t end,
 			 bool begin);
 struct folio *guestmem_take_folio(struct guestmem *gm, pgoff_t index,
 				  struct guestmem_batch *batch);
+struct folio *guestmem_lookup_folio(struct guestmem *gm, pgoff_t index);
 
 /* direct_map.c */
 int guestmem_zap_folio(struct guestmem *gm, struct folio *folio,

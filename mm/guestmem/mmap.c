@@ -26,7 +26,6 @@ static vm_fault_t guestmem_fault(struct vm_fault *vmf)
 {
 	struct guestmem *gm = GUESTMEM_I(file_inode(vmf->vma->vm_file));
 	struct address_space *mapping = gm_mapping(gm);
-	struct guestmem_batch batch = GUESTMEM_BATCH_INIT;
 	pgoff_t index = vmf->pgoff;
 	struct folio *folio;
 	vm_fault_t ret = VM_FAULT_LOCKED;
@@ -41,8 +40,11 @@ static vm_fault_t guestmem_fault(struct vm_fault *vmf)
 		ret = VM_FAULT_SIGBUS;
 		goto out;
 	}
-	/* A shared page is never taken out of the direct map: no batch. */
-	folio = guestmem_take_folio(gm, index, &batch);
+	/*
+	 * In a %GUESTMEM_F_NO_DIRECT_MAP file the folio is out of the direct
+	 * map (flushed) before user space can reach it.
+	 */
+	folio = guestmem_lookup_folio(gm, index);
 	if (IS_ERR(folio)) {
 		ret = vmf_error(PTR_ERR(folio));
 		goto out;
@@ -53,9 +55,13 @@ static vm_fault_t guestmem_fault(struct vm_fault *vmf)
 		ret = VM_FAULT_HWPOISON;
 		goto out;
 	}
-	/* First touch: the host sees zeroes, as with any new file page. */
+	/*
+	 * First touch: the host sees zeroes, as with any new file page.  A
+	 * folio out of the direct map was zeroed before it left.
+	 */
 	if (!folio_test_uptodate(folio)) {
-		folio_zero_range(folio, 0, folio_size(folio));
+		if (!folio_test_checked(folio))
+			folio_zero_range(folio, 0, folio_size(folio));
 		folio_mark_uptodate(folio);
 	}
 	vmf->page = folio_file_page(folio, index);

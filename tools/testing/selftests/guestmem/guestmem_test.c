@@ -1050,6 +1050,93 @@ TEST_F(gmem, convert_host)
 }
 
 /*
+ * With GUEST_MEMFD_FLAG_NO_DIRECT_MAP every page is out of the kernel
+ * direct map, shared ones too, and the kernel cannot pin or GUP any page
+ * of the file (secretmem's rule): vmsplice() and process_vm_readv() of
+ * the mapping fail with EFAULT, a read of /proc/self/mem at it with EIO.
+ * The VMM's own mapping works, and conversions keep the contents both ways
+ * without touching the direct map.  The same calls succeed on the same
+ * kind of file without the flag, so the refusal is the flag's.
+ */
+#define NODM_KEY	"guestmem-pages-no-direct-map"
+
+TEST_F(gmem, no_direct_map_gup_refused)
+{
+	const __u64 p = self->page;
+	struct iovec local, remote;
+	int fd, mem, pipefd[2];
+	unsigned int i;
+	char buf[64];
+	ssize_t ret;
+	char *m;
+
+	if (!(variant->flags & GUEST_MEMFD_FLAG_MMAP))
+		SKIP(return, "the file cannot be mapped without GUEST_MEMFD_FLAG_MMAP");
+	if (!(gmu_gmem_flags(self->vm) & GUEST_MEMFD_FLAG_NO_DIRECT_MAP))
+		SKIP(return, "GUEST_MEMFD_FLAG_NO_DIRECT_MAP is not supported");
+	mem = open("/proc/self/mem", O_RDONLY);
+	ASSERT_LE(0, mem);
+
+	for (i = 0; i < 2; i++) {
+		bool nodm = i == 1;
+
+		fd = gmu_create_gmem(self->vm, self->size,
+				     variant->flags | (nodm ? GUEST_MEMFD_FLAG_NO_DIRECT_MAP : 0));
+		ASSERT_LE(0, fd);
+		m = mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		ASSERT_NE(MAP_FAILED, m);
+		ASSERT_EQ(0, gmem_convert(fd, 0, self->size, false, 0, NULL));
+		memset(m, 0x6b, self->size);
+		ASSERT_EQ(GMEM_PAGES, gmu_fdinfo_num(fd, "guestmem-pages"));
+		ASSERT_EQ(nodm ? GMEM_PAGES : 0, gmu_fdinfo_num(fd, NODM_KEY));
+
+		ASSERT_EQ(0, pipe(pipefd));
+		local.iov_base = m + 3 * p;
+		local.iov_len = sizeof(buf);
+		ret = vmsplice(pipefd[1], &local, 1, 0);
+		if (nodm) {
+			ASSERT_ERR(EFAULT, ret);
+		} else {
+			ASSERT_EQ(sizeof(buf), ret);
+			ASSERT_EQ(sizeof(buf), read(pipefd[0], buf, sizeof(buf)));
+			ASSERT_EQ(0x6b, buf[0]);
+		}
+		ASSERT_EQ(0, close(pipefd[0]));
+		ASSERT_EQ(0, close(pipefd[1]));
+
+		memset(buf, 0, sizeof(buf));
+		local.iov_base = buf;
+		remote.iov_base = m + 5 * p;
+		remote.iov_len = sizeof(buf);
+		ret = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+		if (nodm) {
+			ASSERT_ERR(EFAULT, ret);
+		} else {
+			ASSERT_EQ(sizeof(buf), ret);
+			ASSERT_EQ(0x6b, buf[sizeof(buf) - 1]);
+		}
+
+		ret = pread(mem, buf, sizeof(buf), (off_t)(uintptr_t)(m + 6 * p));
+		if (nodm)
+			ASSERT_ERR(EIO, ret);
+		else
+			ASSERT_EQ(sizeof(buf), ret);
+
+		/* Nothing holds a page: private, then shared again, contents kept. */
+		ASSERT_EQ(0, gmem_convert(fd, 0, self->size, true, 0, NULL));
+		ASSERT_TRUE(touch_bus(m + p, false, 0));
+		ASSERT_EQ(nodm ? GMEM_PAGES : 0, gmu_fdinfo_num(fd, NODM_KEY));
+		ASSERT_EQ(0, gmem_convert(fd, 0, self->size, false, 0, NULL));
+		ASSERT_EQ(0x6b, m[5 * p + 7]);
+		ASSERT_EQ(nodm ? GMEM_PAGES : 0, gmu_fdinfo_num(fd, NODM_KEY));
+
+		ASSERT_EQ(0, munmap(m, self->size));
+		ASSERT_EQ(0, close(fd));
+	}
+	ASSERT_EQ(0, close(mem));
+}
+
+/*
  * David Hildenbrand's rule: a page with references the library does not
  * own cannot become private.  vmsplice() pins the pages of the mapping it
  * reads from until the pipe is drained; meanwhile the conversion fails
@@ -2279,8 +2366,8 @@ static void expect_fdinfo(struct __test_metadata *_metadata, int fd,
  * The fdinfo of a guest_memfd (guestmem_show_fdinfo()): its size and
  * flags, and pages allocated, out of the direct map, shared and private
  * following fallocate(), punch hole and conversions, with and without
- * GUEST_MEMFD_FLAG_NO_DIRECT_MAP.  Today only private pages leave the
- * direct map.  The file, and so its fdinfo, outlives the close of one of
+ * GUEST_MEMFD_FLAG_NO_DIRECT_MAP, with which every allocated page is out
+ * of the direct map, shared or private.  The file, and so its fdinfo, outlives the close of one of
  * two descriptors.
  */
 TEST_F(gmem, fdinfo)
@@ -2315,12 +2402,12 @@ TEST_F(gmem, fdinfo)
 
 		ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 4 * self->page));
 		want.pages = 4;
-		want.no_direct_map = nodm && !shared ? 4 : 0;
+		want.no_direct_map = nodm ? 4 : 0;
 		expect_fdinfo(_metadata, fd, &want, "4 pages allocated");
 
 		ASSERT_EQ(0, fallocate(fd, punch, self->page, self->page));
 		want.pages = 3;
-		want.no_direct_map = nodm && !shared ? 3 : 0;
+		want.no_direct_map = nodm ? 3 : 0;
 		expect_fdinfo(_metadata, fd, &want, "page 1 punched out");
 
 		if (mmap_file) {
@@ -2328,7 +2415,7 @@ TEST_F(gmem, fdinfo)
 			ASSERT_EQ(0, gmem_convert(fd, 0, 2 * self->page, shared, 0, NULL));
 			want.shared += shared ? -2 : 2;
 			want.private -= shared ? -2 : 2;
-			want.no_direct_map = nodm ? (shared ? 1 : 2) : 0;
+			/* Page 0 stays out, page 1 is still not allocated. */
 			expect_fdinfo(_metadata, fd, &want, "pages 0-1 converted");
 		} else {
 			ASSERT_ERR(EINVAL, gmem_convert(fd, 0, self->page, false, 0, NULL));
