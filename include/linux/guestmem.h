@@ -43,8 +43,9 @@ struct guestmem_binding;
  *	guestmem_file_create(), which the backend may free now.  No other
  *	callback of the file runs after it.
  *
- * @free_folio: (file) @folio leaves the file for good (punch hole or the
- *	last close); its memory goes back to the allocator once the last
+ * @free_folio: (file) @folio leaves the file for good (punch hole, a
+ *	conversion with %GUESTMEM_CONVERT_ZERO in a
+ *	%GUESTMEM_F_NO_DIRECT_MAP file, or the last close); its memory goes back to the allocator once the last
  *	reference is dropped.  The place for an architecture to undo what
  *	@prepare_folio set up (SEV-SNP makes the pages host-owned again).
  *	Called from truncation with the file's invalidate lock held and no
@@ -83,8 +84,8 @@ struct guestmem_binding;
  * @convert: (binding) guestmem_convert() is about to turn [@start, @end)
  *	(clipped to the binding) private (@to_private true) or shared.
  *	Called inside the conversion's @invalidate_begin/@invalidate_end
- *	pair, after the library checked that nothing else holds the folios
- *	and before the state changes, with the invalidate lock held
+ *	pair, after the library checked (to private only) that nothing else
+ *	holds the folios and before the state changes, with the invalidate lock held
  *	exclusive; may sleep.  Return 0 to let the conversion go on, or an
  *	error to refuse it: guestmem_convert() then returns that error and
  *	changes nothing.  Bindings are asked in list order, and one that

@@ -307,7 +307,7 @@ struct folio *guestmem_get_folio(struct guestmem_binding *binding,
 	if (IS_ERR(folio))
 		return folio;
 
-	if (folio_test_hwpoison(folio))
+	if (folio_contain_hwpoisoned_page(folio))
 		ret = -EHWPOISON;
 	else if (folio_test_uptodate(folio))
 		ret = flags & GUESTMEM_GET_UNPREPARED ? -EEXIST : 0;

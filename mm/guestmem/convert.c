@@ -82,12 +82,15 @@ again:
 }
 
 /*
- * %GUESTMEM_CONVERT_ZERO: drop the folios of [start, end) from the file,
- * as a punch hole does, so that the next use of each page allocates a
- * zeroed folio.  Nothing is written through the direct map, which a
- * %GUESTMEM_F_NO_DIRECT_MAP file's folios are not in.  A poisoned folio
- * stays: its next lookup still fails with -EHWPOISON.  Called under the
- * invalidate lock held exclusive, inside the conversion's invalidation.
+ * %GUESTMEM_CONVERT_ZERO.  In a %GUESTMEM_F_NO_DIRECT_MAP file, whose
+ * folios are not in the direct map, drop the folios of [start, end) from
+ * the file, as a punch hole does: the next use of each page allocates a
+ * zeroed folio, and ->free_folio() clears the old one.  Nothing can pin
+ * such a folio, so nobody keeps the old one.  In other files, zero the
+ * folios in place: a shared page may be pinned (vhost, VFIO), and the
+ * pinner must see the zeroes too.  A poisoned folio stays as it is: its
+ * next lookup still fails with -EHWPOISON.  Called under the invalidate
+ * lock held exclusive, inside the conversion's invalidation.
  */
 static void guestmem_zero_range(struct guestmem *gm, pgoff_t start, pgoff_t end)
 {
@@ -104,7 +107,10 @@ static void guestmem_zero_range(struct guestmem *gm, pgoff_t start, pgoff_t end)
 			if (folio_contain_hwpoisoned_page(folio))
 				continue;
 			folio_lock(folio);
-			truncate_inode_folio(mapping, folio);
+			if (gm->flags & GUESTMEM_F_NO_DIRECT_MAP)
+				truncate_inode_folio(mapping, folio);
+			else
+				folio_zero_range(folio, 0, folio_size(folio));
 			folio_unlock(folio);
 		}
 		folio_batch_release(&fbatch);
@@ -216,9 +222,10 @@ out_unlock:
  * ->convert() may refuse, and then the pages become private.  To shared:
  * the pages become mappable.  The direct map does not change: in a
  * %GUESTMEM_F_NO_DIRECT_MAP file every page is out of it whatever its
- * state, in other files every page is in it.  With %GUESTMEM_CONVERT_ZERO
- * the folios of the range are freed (but a poisoned one) and the next use
- * of each page gets a zeroed one.  Either way, bindings overlapping the
+ * state, in other files every page is in it.  %GUESTMEM_CONVERT_ZERO
+ * zeroes the range but a poisoned folio: in place, or, in a
+ * %GUESTMEM_F_NO_DIRECT_MAP file, by freeing its folios, so that the next
+ * use of each page gets a zeroed one.  Either way, bindings overlapping the
  * range get an ->invalidate_begin()/->invalidate_end() pair around the
  * change, so that backends drop the mappings they made under the old
  * state.  Pages already in the requested state are converted again (a

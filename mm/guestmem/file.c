@@ -218,9 +218,16 @@ static void guestmem_free_folio(struct folio *folio)
 	/* Never handed out by guestmem_take_folio(): nothing to undo. */
 	if (WARN_ON_ONCE(!gm))
 		return;
-	/* Back in the direct map before the folio can be freed. */
-	if (folio_test_checked(folio))
+	/*
+	 * Back in the direct map before the folio can be freed, and cleared
+	 * there: guest memory kept from the kernel does not go back to the
+	 * allocator with its contents (a poisoned folio never goes back).
+	 */
+	if (folio_test_checked(folio)) {
 		guestmem_unzap_folio(gm, folio);
+		if (!folio_contain_hwpoisoned_page(folio))
+			folio_zero_range(folio, 0, folio_size(folio));
+	}
 	VM_WARN_ON_ONCE_FOLIO((gm->flags & GUESTMEM_F_NO_DIRECT_MAP) &&
 			      !folio_contain_hwpoisoned_page(folio) &&
 			      guestmem_folio_nr_mapped(folio) != nr, folio);

@@ -49,7 +49,7 @@ static vm_fault_t guestmem_fault(struct vm_fault *vmf)
 		ret = vmf_error(PTR_ERR(folio));
 		goto out;
 	}
-	if (folio_test_hwpoison(folio)) {
+	if (folio_contain_hwpoisoned_page(folio)) {
 		folio_unlock(folio);
 		folio_put(folio);
 		ret = VM_FAULT_HWPOISON;
