@@ -1519,7 +1519,7 @@ TEST_F(bind, several_files)
 		ASSERT_EQ(0, bind_slot(self, i, fd[i], 0, self->size));
 	}
 	ASSERT_EQ(0, bind_slot(self, 4, self->gmem, 0, self->size));
-	ASSERT_ERR(EINVAL, bind_slot(self, 5, fd[2], 0, self->page));
+	ASSERT_ERR(EEXIST, bind_slot(self, 5, fd[2], 0, self->page));
 
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0, gmu_delete_region(self->vm, i));
@@ -2437,7 +2437,6 @@ TEST_F(gmem, fdinfo)
 TEST_F(gmem, meminfo)
 {
 	__u64 nodm_flag = gmu_gmem_flags(self->vm) & GUEST_MEMFD_FLAG_NO_DIRECT_MAP;
-	bool shared = variant->flags & GUEST_MEMFD_FLAG_INIT_SHARED;
 	long kb = self->page / 1024, base, base_nodm;
 	int fd, fd2;
 
@@ -2455,7 +2454,7 @@ TEST_F(gmem, meminfo)
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
 	ASSERT_EQ(0, fallocate(fd2, FALLOC_FL_KEEP_SIZE, 0, 4 * self->page));
 	ASSERT_EQ(base + (GMEM_PAGES + 4) * kb, gmu_meminfo_kb("GuestMem"));
-	ASSERT_EQ(base_nodm + (nodm_flag && !shared ? GMEM_PAGES * kb : 0),
+	ASSERT_EQ(base_nodm + (nodm_flag ? GMEM_PAGES * kb : 0),
 		  gmu_meminfo_kb("GuestMemNoDMap"));
 
 	ASSERT_EQ(0, fallocate(fd2, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, self->page));

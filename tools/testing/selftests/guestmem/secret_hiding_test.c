@@ -58,7 +58,7 @@
 #define PORT_DONE		0x20
 
 /* Where the guest copies what it read (RESULT_GPA + ...). */
-#define RES_TSC			0	/* rdtsc before reading the clock */
+#define RES_TSC			0	/* rdtsc after reading the clock */
 #define RES_PVCLOCK		8	/* struct pvclock_vcpu_time_info, 32 bytes */
 #define RES_STEAL		40	/* first 16 bytes of struct kvm_steal_time */
 #define RES_MARKER		60
@@ -105,16 +105,28 @@ static void guest_code_range(const char **start, const char **end)
 	    "	movl	$" XSTR(MSR_KVM_STEAL_TIME) ", %%ecx\n"
 	    "	movl	$" XSTR(STEAL_GPA) " + 1, %%eax\n"
 	    "	wrmsr\n"
-	    /* read the clock: the TSC, then KVM's parameters */
-	    "	rdtsc\n"
-	    "	movl	%%eax, " XSTR(RESULT_GPA) " + " XSTR(RES_TSC) "\n"
-	    "	movl	%%edx, " XSTR(RESULT_GPA) " + " XSTR(RES_TSC) " + 4\n"
+	    /*
+	     * Read the clock as pvclock readers do: the version, the data,
+	     * the TSC, and the version again; again if it changed or is odd
+	     * (KVM may update it at any exit).  The result page is faulted
+	     * in first.  A clock KVM never wrote reads version 0.
+	     */
+	    "	movl	$0, " XSTR(RESULT_GPA) " + " XSTR(RES_MARKER) "\n"
+	    "5:	movl	" XSTR(PVCLOCK_GPA) ", %%esi\n"
 	    "	xorw	%%bx, %%bx\n"
 	    "3:	movl	" XSTR(PVCLOCK_GPA) "(%%bx), %%eax\n"
 	    "	movl	%%eax, " XSTR(RESULT_GPA) " + " XSTR(RES_PVCLOCK) "(%%bx)\n"
 	    "	addw	$4, %%bx\n"
 	    "	cmpw	$32, %%bx\n"
 	    "	jb	3b\n"
+	    "	rdtsc\n"
+	    "	movl	%%eax, " XSTR(RESULT_GPA) " + " XSTR(RES_TSC) "\n"
+	    "	movl	%%edx, " XSTR(RESULT_GPA) " + " XSTR(RES_TSC) " + 4\n"
+	    "	movl	" XSTR(PVCLOCK_GPA) ", %%eax\n"
+	    "	cmpl	%%eax, %%esi\n"
+	    "	jne	5b\n"
+	    "	testl	$1, %%esi\n"
+	    "	jnz	5b\n"
 	    "	xorw	%%bx, %%bx\n"
 	    "4:	movl	" XSTR(STEAL_GPA) "(%%bx), %%eax\n"
 	    "	movl	%%eax, " XSTR(RESULT_GPA) " + " XSTR(RES_STEAL) "(%%bx)\n"
