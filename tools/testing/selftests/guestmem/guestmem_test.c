@@ -1056,7 +1056,8 @@ TEST_F(gmem, convert_host)
  * the mapping fail with EFAULT, a read of /proc/self/mem at it with EIO.
  * The VMM's own mapping works, and conversions keep the contents both ways
  * without touching the direct map.  The same calls succeed on the same
- * kind of file without the flag, so the refusal is the flag's.
+ * kind of file without the flag, so the refusal is the flag's.  A file
+ * without GUEST_MEMFD_FLAG_MMAP gives GUP no user address at all.
  */
 #define NODM_KEY	"guestmem-pages-no-direct-map"
 
@@ -1070,10 +1071,16 @@ TEST_F(gmem, no_direct_map_gup_refused)
 	ssize_t ret;
 	char *m;
 
-	if (!(variant->flags & GUEST_MEMFD_FLAG_MMAP))
-		SKIP(return, "the file cannot be mapped without GUEST_MEMFD_FLAG_MMAP");
 	if (!(gmu_gmem_flags(self->vm) & GUEST_MEMFD_FLAG_NO_DIRECT_MAP))
 		SKIP(return, "GUEST_MEMFD_FLAG_NO_DIRECT_MAP is not supported");
+	if (!(variant->flags & GUEST_MEMFD_FLAG_MMAP)) {
+		/* No user address at all for GUP to start from. */
+		fd = gmu_create_gmem(self->vm, self->size, GUEST_MEMFD_FLAG_NO_DIRECT_MAP);
+		ASSERT_LE(0, fd);
+		ASSERT_ERR(ENODEV, mmap(NULL, self->size, PROT_READ, MAP_SHARED, fd, 0));
+		ASSERT_EQ(0, close(fd));
+		return;
+	}
 	mem = open("/proc/self/mem", O_RDONLY);
 	ASSERT_LE(0, mem);
 
