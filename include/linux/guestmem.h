@@ -45,9 +45,10 @@ struct guestmem_binding;
  *
  * @free_folio: (file) @folio leaves the file for good (punch hole, a
  *	conversion with %GUESTMEM_CONVERT_ZERO in a
- *	%GUESTMEM_F_NO_DIRECT_MAP file, or the last close); its memory goes back to the allocator once the last
- *	reference is dropped.  The place for an architecture to undo what
- *	@prepare_folio set up (SEV-SNP makes the pages host-owned again).
+ *	%GUESTMEM_F_NO_DIRECT_MAP file, or the last close); its memory goes
+ *	back to the allocator once the last reference is dropped.  The place
+ *	for an architecture to undo what @prepare_folio set up (SEV-SNP makes
+ *	the pages host-owned again).
  *	Called from truncation with the file's invalidate lock held and no
  *	spinlock; cannot fail.
  *
