@@ -59,16 +59,20 @@ VISIBLE_IF_KUNIT struct folio *guestmem_grab_folio(struct guestmem *gm,
 EXPORT_SYMBOL_IF_KUNIT(guestmem_grab_folio);
 
 /*
- * guestmem_grab_folio(), with its pages out of the direct map in a
- * %GUESTMEM_F_NO_DIRECT_MAP file, whatever the state of its pages: removed
- * without a flush, which the caller makes for @batch.
+ * guestmem_grab_folio(), counted when new to the file.  *@zap says whether
+ * the folio still has to leave the direct map: a %GUESTMEM_F_NO_DIRECT_MAP
+ * file's folio that has not, whatever the state of its pages, and that is
+ * not poisoned (zeroing it would consume the poison; its lookup fails with
+ * -EHWPOISON instead).
  */
-struct folio *guestmem_take_folio(struct guestmem *gm, pgoff_t index,
-				  struct guestmem_batch *batch)
+struct folio *guestmem_grab_new_folio(struct guestmem *gm, pgoff_t index,
+				      bool *zap)
 {
 	struct folio *folio = guestmem_grab_folio(gm, index);
-	int ret;
 
+	*zap = false;
+	if (IS_ERR(folio))
+		return folio;
 	/*
 	 * A folio new to the file.  The one per-folio word the library uses
 	 * is folio->private, which points back to the file: without
@@ -76,19 +80,32 @@ struct folio *guestmem_take_folio(struct guestmem *gm, pgoff_t index,
 	 * gets no mapping, needs it to find the owner.  Set under the folio
 	 * lock, once, here: so is the folio counted.
 	 */
-	if (!IS_ERR(folio) && !folio->private) {
+	if (!folio->private) {
 		folio->private = gm;
 		guestmem_folio_added(gm, folio);
 	}
-	/*
-	 * A poisoned folio is neither zeroed (that would consume the poison)
-	 * nor removed: the lookup fails with -EHWPOISON.
-	 */
-	if (IS_ERR(folio) || !(gm->flags & GUESTMEM_F_NO_DIRECT_MAP) ||
-	    folio_test_checked(folio) || folio_contain_hwpoisoned_page(folio))
+	*zap = (gm->flags & GUESTMEM_F_NO_DIRECT_MAP) &&
+	       !folio_test_checked(folio) &&
+	       !folio_contain_hwpoisoned_page(folio);
+	return folio;
+}
+
+/*
+ * guestmem_grab_new_folio(), out of the direct map if need be: removed
+ * without a flush, which the caller makes for @batch.
+ */
+struct folio *guestmem_take_folio(struct guestmem *gm, pgoff_t index,
+				  struct guestmem_batch *batch)
+{
+	struct folio *folio;
+	bool zap;
+	int ret;
+
+	folio = guestmem_grab_new_folio(gm, index, &zap);
+	if (IS_ERR(folio) || !zap)
 		return folio;
 
-	ret = guestmem_zap_folio(gm, folio, batch);
+	ret = guestmem_zap_folios(gm, &folio, 1, batch);
 	if (ret) {
 		folio_unlock(folio);
 		folio_put(folio);

@@ -35,54 +35,54 @@ static atomic_long_t guestmem_nr_unmapped = ATOMIC_LONG_INIT(0);
  */
 atomic_t guestmem_nr_no_direct_map_files = ATOMIC_INIT(0);
 
-/*
- * Take one page out of the direct map, without a flush.  May fail with
- * -ENOMEM when a large direct-map entry has to be split; the KUnit test
- * makes it fail on purpose.
- */
-VISIBLE_IF_KUNIT int guestmem_unmap_page(struct page *page)
+#ifndef set_direct_map_valid_noflush
+/* An architecture without the range operation: one page after the other. */
+static int set_direct_map_valid_noflush(struct page *page, unsigned int nr,
+					bool valid)
 {
-	KUNIT_STATIC_STUB_REDIRECT(guestmem_unmap_page, page);
-
-	return set_direct_map_invalid_noflush(page);
-}
-EXPORT_SYMBOL_IF_KUNIT(guestmem_unmap_page);
-
-/*
- * Put the first @nr pages of @folio back in the direct map.  That needs no
- * flush (a not-present entry is never cached in a TLB) and no allocation
- * (removal already split the direct map down to these pages), so it does
- * not fail.
- */
-static void guestmem_restore_pages(struct folio *folio, unsigned long nr)
-{
-	unsigned long i;
-
-	for (i = 0; i < nr; i++)
-		WARN_ON_ONCE(set_direct_map_default_noflush(folio_page(folio, i)));
-}
-
-/*
- * Take the pages of a new folio out of the direct map (no flush), after
- * zeroing it through the direct map for the last time.  Called with the
- * folio locked.
- */
-int guestmem_zap_folio(struct guestmem *gm, struct folio *folio,
-		       struct guestmem_batch *batch)
-{
-	unsigned long i, nr = folio_nr_pages(folio);
-	unsigned long addr = (unsigned long)folio_address(folio);
+	unsigned int i;
 	int ret;
 
-	VM_WARN_ON_ONCE_FOLIO(folio_test_uptodate(folio), folio);
-	folio_zero_range(folio, 0, folio_size(folio));
 	for (i = 0; i < nr; i++) {
-		ret = guestmem_unmap_page(folio_page(folio, i));
-		if (ret) {
-			guestmem_restore_pages(folio, i);
+		ret = valid ? set_direct_map_default_noflush(nth_page(page, i)) :
+			      set_direct_map_invalid_noflush(nth_page(page, i));
+		if (ret)
 			return ret;
-		}
 	}
+	return 0;
+}
+#endif
+
+/*
+ * Take @nr physically contiguous pages out of the direct map (@valid
+ * false) or put them back, with one range operation and no flush.
+ * Removal may fail with -ENOMEM when a large direct-map entry has to be
+ * split, leaving part of the range changed; the KUnit tests make it fail
+ * on purpose.  Putting pages back needs no allocation (removal split the
+ * map down to them) and no flush (no TLB caches an absent entry).
+ */
+VISIBLE_IF_KUNIT int guestmem_set_direct_map(struct page *page, unsigned int nr,
+					     bool valid)
+{
+	KUNIT_STATIC_STUB_REDIRECT(guestmem_set_direct_map, page, nr, valid);
+
+	return set_direct_map_valid_noflush(page, nr, valid);
+}
+EXPORT_SYMBOL_IF_KUNIT(guestmem_set_direct_map);
+
+/* Pages from @page back in the direct map; cannot fail (see above). */
+static void guestmem_restore_pages(struct page *page, unsigned long nr)
+{
+	WARN_ON_ONCE(guestmem_set_direct_map(page, nr, true));
+}
+
+/* Records that @folio left the direct map, for @batch's flush. */
+static void guestmem_folio_zapped(struct guestmem *gm, struct folio *folio,
+				  struct guestmem_batch *batch)
+{
+	unsigned long nr = folio_nr_pages(folio);
+	unsigned long addr = (unsigned long)folio_address(folio);
+
 	folio_set_checked(folio);
 	atomic_long_add(nr, &guestmem_nr_unmapped);
 	atomic_long_add(nr, &gm->nr_unmapped);
@@ -91,10 +91,76 @@ int guestmem_zap_folio(struct guestmem *gm, struct folio *folio,
 	batch->start = min(batch->start, addr);
 	batch->end = max(batch->end, addr + folio_size(folio));
 	batch->nr_folios++;
+}
+
+/* One folio, alone; its pages come back if removal fails. */
+static int guestmem_zap_one(struct guestmem *gm, struct folio *folio,
+			    struct guestmem_batch *batch)
+{
+	int ret;
+
+	ret = guestmem_set_direct_map(folio_page(folio, 0),
+				      folio_nr_pages(folio), false);
+	if (ret) {
+		guestmem_restore_pages(folio_page(folio, 0),
+				       folio_nr_pages(folio));
+		return ret;
+	}
+	guestmem_folio_zapped(gm, folio, batch);
 	return 0;
 }
 
-/* Undo guestmem_zap_folio(): the folio's pages are back in the direct map. */
+/*
+ * Take new folios of a file out of the direct map (no flush), after
+ * zeroing each through it for the last time.  Folios that follow each
+ * other physically leave with one range operation.  Should a range fail,
+ * its pages come back and its folios are tried one at a time, so that
+ * every folio before the one that fails is out: the caller sees which by
+ * PG_checked.  Called with the @nr folios locked, in file order.
+ */
+int guestmem_zap_folios(struct guestmem *gm, struct folio **folios,
+			unsigned int nr, struct guestmem_batch *batch)
+{
+	unsigned long pages;
+	unsigned int i, j, k;
+	int ret;
+
+	for (i = 0; i < nr; i++) {
+		VM_WARN_ON_ONCE_FOLIO(folio_test_uptodate(folios[i]), folios[i]);
+		folio_zero_range(folios[i], 0, folio_size(folios[i]));
+	}
+
+	for (i = 0; i < nr; i = j) {
+		pages = folio_nr_pages(folios[i]);
+		for (j = i + 1; j < nr; j++) {
+			if (folio_pfn(folios[j]) != folio_pfn(folios[i]) + pages)
+				break;
+			pages += folio_nr_pages(folios[j]);
+		}
+		if (j - i == 1) {
+			ret = guestmem_zap_one(gm, folios[i], batch);
+			if (ret)
+				return ret;
+			continue;
+		}
+		ret = guestmem_set_direct_map(folio_page(folios[i], 0), pages,
+					      false);
+		if (!ret) {
+			for (k = i; k < j; k++)
+				guestmem_folio_zapped(gm, folios[k], batch);
+			continue;
+		}
+		guestmem_restore_pages(folio_page(folios[i], 0), pages);
+		for (k = i; k < j; k++) {
+			ret = guestmem_zap_one(gm, folios[k], batch);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/* Undo guestmem_zap_folios() for one folio: its pages are back in the map. */
 void guestmem_unzap_folio(struct guestmem *gm, struct folio *folio)
 {
 	unsigned long nr = folio_nr_pages(folio);
@@ -104,7 +170,7 @@ void guestmem_unzap_folio(struct guestmem *gm, struct folio *folio)
 	 * purpose (set_mce_nospec()).
 	 */
 	if (!folio_contain_hwpoisoned_page(folio))
-		guestmem_restore_pages(folio, nr);
+		guestmem_restore_pages(folio_page(folio, 0), nr);
 	folio_clear_checked(folio);
 	atomic_long_sub(nr, &guestmem_nr_unmapped);
 	atomic_long_sub(nr, &gm->nr_unmapped);

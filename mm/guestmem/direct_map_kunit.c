@@ -2,7 +2,8 @@
 /*
  * KUnit suite "guestmem_direct_map": files kept out of the kernel direct
  * map (direct_map.c): pages out and back, one flush per call, large folios,
- * removal failing halfway and a lookup racing with an unflushed fallocate.
+ * contiguous folios out in one range operation, removal failing halfway and
+ * a lookup racing with an unflushed fallocate.
  */
 #include <kunit/static_stub.h>
 #include <kunit/test.h>
@@ -195,10 +196,11 @@ static void guestmem_test_no_direct_map_large(struct kunit *test)
 }
 
 /*
- * Removal failing halfway through a folio puts the pages already removed
- * back, fails the call with the error and leaves the folio in the file,
- * in the direct map; the next call removes it.  Folios removed before the
- * failure stay out, and the call still flushes once for them.
+ * A removal that fails on a page (a split it cannot allocate) puts the
+ * pages of its range back and tries the range's folios one at a time:
+ * those before the failing one leave, the failing one stays in the file,
+ * in the direct map, and the call fails with the error; the next call
+ * removes it.  The call still flushes once for the folios that left.
  */
 static void guestmem_test_no_direct_map_failure(struct kunit *test)
 {
@@ -210,33 +212,38 @@ static void guestmem_test_no_direct_map_failure(struct kunit *test)
 
 	file = create_no_direct_map(test);
 	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
-	kunit_activate_static_stub(test, guestmem_unmap_page, gmt_unmap_page_failing);
+	kunit_activate_static_stub(test, guestmem_set_direct_map,
+				   gmt_set_direct_map_failing);
 
 	/* The third page of the first folio. */
 	flushes = guestmem_nr_tlb_flushes();
-	fb->unmap_fail_at = 3;
+	fb->unmap_fail = true;
+	fb->unmap_fail_index = 2;
 	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, LARGE_NR), -ENOMEM);
 	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes);
 	first = gmt_cached_folio(test, file, 0);
 	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(first), LARGE_NR);
 	KUNIT_EXPECT_FALSE(test, folio_test_checked(first));
 
-	/* The second page of the second folio: the first one is out. */
-	fb->unmap_calls = 0;
-	fb->unmap_fail_at = LARGE_NR + 2;
+	/*
+	 * The second page of the second folio, whether the two folios were
+	 * one range or two: the first one is out.
+	 */
+	fb->unmap_fail_index = LARGE_NR + 1;
 	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 2 * LARGE_NR),
 			-ENOMEM);
 	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 1);
 	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(first), 0);
+	KUNIT_EXPECT_TRUE(test, folio_test_checked(first));
 	second = gmt_cached_folio(test, file, LARGE_NR);
 	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(second), LARGE_NR);
+	KUNIT_EXPECT_FALSE(test, folio_test_checked(second));
 
 	/* A lookup fails the same way, and succeeds once removal does. */
-	fb->unmap_calls = 0;
-	fb->unmap_fail_at = 1;
+	fb->unmap_fail_index = LARGE_NR;
 	gmt_expect_get_error(test, &b, LARGE_NR, 0, -ENOMEM);
 	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(second), LARGE_NR);
-	kunit_deactivate_static_stub(test, guestmem_unmap_page);
+	kunit_deactivate_static_stub(test, guestmem_set_direct_map);
 	folio = guestmem_get_folio(&b, LARGE_NR, 0);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
 	KUNIT_EXPECT_PTR_EQ(test, folio, second);
@@ -255,18 +262,57 @@ static void guestmem_test_no_direct_map_failure(struct kunit *test)
 }
 
 /*
- * guestmem_unmap_page() stand-in that, on its second call (the second
- * folio of an fallocate()), first looks up the first folio, which that
- * fallocate() removed but has not flushed yet.
+ * Physically contiguous folios of one fallocate() leave with one range
+ * operation: there are fewer removals than folios unless no two of them
+ * follow each other, which the test finds out from their pfns.
  */
-static int unmap_page_lookup(struct page *page)
+static void guestmem_test_no_direct_map_ranges(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	unsigned int runs = 1;
+	struct file *file;
+	unsigned long pfn = 0;
+	pgoff_t i;
+
+	if (!(guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP))
+		kunit_skip(test, "the direct map cannot be changed on this system");
+	file = guestmem_file_create("[guestmem-kunit]", NR_PAGES * PAGE_SIZE,
+				    GUESTMEM_F_NO_DIRECT_MAP, &fake_ops_a, fb);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	kunit_activate_static_stub(test, guestmem_set_direct_map,
+				   gmt_set_direct_map_failing);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, NR_PAGES), 0);
+	kunit_deactivate_static_stub(test, guestmem_set_direct_map);
+
+	for (i = 0; i < NR_PAGES; i++) {
+		struct folio *folio = gmt_cached_folio(test, file, i);
+
+		KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(folio), 0);
+		if (i && folio_pfn(folio) != pfn + 1)
+			runs++;
+		pfn = folio_pfn(folio);
+		folio_put(folio);
+	}
+	KUNIT_EXPECT_EQ(test, fb->unmap_calls, runs);
+	kunit_info(test, "%d folios left in %u range operations", NR_PAGES, runs);
+	__fput_sync(file);
+}
+
+/*
+ * guestmem_set_direct_map() stand-in that, before its first removal of a
+ * folio from the second batch of an fallocate(), looks up the first folio,
+ * which that fallocate() removed but has not flushed yet.
+ */
+static int set_direct_map_lookup(struct page *page, unsigned int nr,
+				 bool valid)
 {
 	struct kunit *test = kunit_get_current_test();
 	struct fake_backend *fb = test->priv;
 	struct folio *folio;
 	long flushes;
 
-	if (++fb->unmap_calls == 2) {
+	if (!valid && page_folio(page)->index >= GUESTMEM_ZAP_BATCH &&
+	    fb->lookup_flushes < 0) {
 		flushes = guestmem_nr_tlb_flushes();
 		folio = guestmem_get_folio(fb->lookup_b, 0, 0);
 		fb->lookup_flushes = guestmem_nr_tlb_flushes() - flushes;
@@ -275,16 +321,20 @@ static int unmap_page_lookup(struct page *page)
 			folio_put(folio);
 		}
 	}
-	return gmt_unmap_page_through(test, page, unmap_page_lookup);
+	return gmt_set_direct_map_through(test, page, nr, valid,
+					  set_direct_map_lookup);
 }
 
 /*
  * A lookup that finds a folio removed by an fallocate() still in progress
  * flushes before handing it out: the fallocate() flushes only at its end.
- * Once that flush is done, lookups do not flush again.
+ * Once that flush is done, lookups do not flush again.  The fallocate()
+ * takes folios out in batches, each unlocked once out: the lookup comes
+ * from the second batch.
  */
 static void guestmem_test_no_direct_map_racing_lookup(struct kunit *test)
 {
+	const pgoff_t nr = GUESTMEM_ZAP_BATCH + 4;
 	struct fake_backend *fb = test->priv;
 	struct guestmem_binding b;
 	struct file *file;
@@ -292,26 +342,27 @@ static void guestmem_test_no_direct_map_racing_lookup(struct kunit *test)
 
 	if (!(guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP))
 		kunit_skip(test, "the direct map cannot be changed on this system");
-	file = guestmem_file_create("[guestmem-kunit]", NR_PAGES * PAGE_SIZE,
+	file = guestmem_file_create("[guestmem-kunit]", nr * PAGE_SIZE,
 				    GUESTMEM_F_NO_DIRECT_MAP, &fake_ops_a, fb);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
-	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, nr);
 	fb->lookup_b = &b;
 	fb->lookup_flushes = -1;
-	kunit_activate_static_stub(test, guestmem_unmap_page, unmap_page_lookup);
+	kunit_activate_static_stub(test, guestmem_set_direct_map,
+				   set_direct_map_lookup);
 
 	flushes = guestmem_nr_tlb_flushes();
-	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 4), 0);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, nr), 0);
 	KUNIT_EXPECT_EQ(test, fb->lookup_flushes, 1);
 	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 2);
 
-	kunit_deactivate_static_stub(test, guestmem_unmap_page);
+	kunit_deactivate_static_stub(test, guestmem_set_direct_map);
 	gmt_expect_get_error(test, &b, 0, 0, 0);
 	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 2);
 
 	guestmem_unbind(&b);
 	__fput_sync(file);
-	KUNIT_EXPECT_EQ(test, fb->frees, 4);
+	KUNIT_EXPECT_EQ(test, fb->frees, nr);
 }
 
 /*
@@ -352,6 +403,7 @@ static struct kunit_case guestmem_direct_map_cases[] = {
 	KUNIT_CASE(guestmem_test_no_direct_map),
 	KUNIT_CASE(guestmem_test_no_direct_map_large),
 	KUNIT_CASE(guestmem_test_no_direct_map_failure),
+	KUNIT_CASE(guestmem_test_no_direct_map_ranges),
 	KUNIT_CASE(guestmem_test_no_direct_map_racing_lookup),
 	KUNIT_CASE(guestmem_test_no_direct_map_counters),
 	{}

@@ -34,12 +34,34 @@ static struct vfsmount *guestmem_mnt __ro_after_init;
 static struct lock_class_key guestmem_mmap_invalidate_key;
 static struct kmem_cache *guestmem_inode_cachep __ro_after_init;
 
+/*
+ * The folios of guestmem_allocate() that have to leave the direct map:
+ * each stays locked until it is out (or failed to leave), so that no
+ * lookup hands it out before.  Returns the error of the removal.
+ */
+static int guestmem_zap_pending(struct guestmem *gm, struct folio **pending,
+				unsigned int *nr, struct guestmem_batch *batch)
+{
+	unsigned int i;
+	int ret;
+
+	ret = guestmem_zap_folios(gm, pending, *nr, batch);
+	for (i = 0; i < *nr; i++) {
+		folio_unlock(pending[i]);
+		folio_put(pending[i]);
+	}
+	*nr = 0;
+	return ret;
+}
+
 static long guestmem_allocate(struct guestmem *gm, loff_t offset, loff_t len)
 {
 	struct address_space *mapping = gm_mapping(gm);
 	pgoff_t index = offset >> PAGE_SHIFT;
 	pgoff_t end = (offset + len) >> PAGE_SHIFT;
 	struct guestmem_batch batch = GUESTMEM_BATCH_INIT;
+	struct folio *pending[GUESTMEM_ZAP_BATCH];
+	unsigned int nr_pending = 0;
 	long ret = 0;
 
 	/* The size of a guestmem file is fixed at creation. */
@@ -49,21 +71,38 @@ static long guestmem_allocate(struct guestmem *gm, loff_t offset, loff_t len)
 	filemap_invalidate_lock_shared(mapping);
 	while (index < end) {
 		struct folio *folio;
+		bool zap;
 
 		if (signal_pending(current)) {
 			ret = -EINTR;
 			break;
 		}
 
-		folio = guestmem_take_folio(gm, index, &batch);
+		folio = guestmem_grab_new_folio(gm, index, &zap);
 		if (IS_ERR(folio)) {
 			ret = PTR_ERR(folio);
 			break;
 		}
 		index = folio_next_index(folio);
-		folio_unlock(folio);
-		folio_put(folio);
+		if (zap) {
+			pending[nr_pending++] = folio;
+			if (nr_pending == ARRAY_SIZE(pending)) {
+				ret = guestmem_zap_pending(gm, pending,
+							   &nr_pending, &batch);
+				if (ret)
+					break;
+			}
+		} else {
+			folio_unlock(folio);
+			folio_put(folio);
+		}
 		cond_resched();
+	}
+	if (nr_pending) {
+		long err = guestmem_zap_pending(gm, pending, &nr_pending, &batch);
+
+		if (!ret)
+			ret = err;
 	}
 	/* One flush for the whole call, whatever happened. */
 	guestmem_flush(gm, &batch);

@@ -150,35 +150,54 @@ struct folio *gmt_cached_folio(struct kunit *test, struct file *file,
 }
 
 /*
- * The real guestmem_unmap_page(), called from its stand-in @stub: the
+ * The real guestmem_set_direct_map(), called from its stand-in @stub: the
  * stub is out of the way for this one call (set_direct_map_*() is not
  * exported to a test module, so the stub cannot do it itself).  The
  * untyped activation: @stub is a pointer, not a function name, which the
  * typed macro needs; its prototype is checked here instead.
  */
-int gmt_unmap_page_through(struct kunit *test, struct page *page,
-			   int (*stub)(struct page *page))
+int gmt_set_direct_map_through(struct kunit *test, struct page *page,
+			       unsigned int nr, bool valid,
+			       int (*stub)(struct page *page, unsigned int nr,
+					   bool valid))
 {
 	int ret;
 
-	kunit_deactivate_static_stub(test, guestmem_unmap_page);
-	ret = guestmem_unmap_page(page);
-	__kunit_activate_static_stub(test, guestmem_unmap_page, stub);
+	kunit_deactivate_static_stub(test, guestmem_set_direct_map);
+	ret = guestmem_set_direct_map(page, nr, valid);
+	__kunit_activate_static_stub(test, guestmem_set_direct_map, stub);
 	return ret;
 }
 
 /*
- * guestmem_unmap_page() stand-in that fails on call number unmap_fail_at
- * and does the real thing otherwise.
+ * guestmem_set_direct_map() stand-in: a removal whose range holds the page
+ * at file index unmap_fail_index (while unmap_fail) takes out the pages
+ * before it and fails, as a split that cannot be allocated midway would;
+ * everything else is done for real.  Counts removals in unmap_calls.
  */
-int gmt_unmap_page_failing(struct page *page)
+int gmt_set_direct_map_failing(struct page *page, unsigned int nr, bool valid)
 {
 	struct kunit *test = kunit_get_current_test();
 	struct fake_backend *fb = test->priv;
+	unsigned int i;
 
-	if (++fb->unmap_calls == fb->unmap_fail_at)
+	if (valid)
+		return gmt_set_direct_map_through(test, page, nr, valid,
+						  gmt_set_direct_map_failing);
+	fb->unmap_calls++;
+	for (i = 0; fb->unmap_fail && i < nr; i++) {
+		struct page *p = nth_page(page, i);
+		struct folio *folio = page_folio(p);
+
+		if (folio->index + folio_page_idx(folio, p) != fb->unmap_fail_index)
+			continue;
+		if (i)
+			gmt_set_direct_map_through(test, page, i, false,
+						   gmt_set_direct_map_failing);
 		return -ENOMEM;
-	return gmt_unmap_page_through(test, page, gmt_unmap_page_failing);
+	}
+	return gmt_set_direct_map_through(test, page, nr, valid,
+					  gmt_set_direct_map_failing);
 }
 
 int gmt_init(struct kunit *test)

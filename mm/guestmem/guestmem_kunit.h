@@ -33,9 +33,10 @@ struct fake_backend {
 	int prepare_ret;
 	int convert_ret;
 	struct address_space *mapping;	/* for grab_large_folio() */
-	int unmap_calls;		/* for gmt_unmap_page_failing() */
-	int unmap_fail_at;
-	struct guestmem_binding *lookup_b;	/* for unmap_page_lookup() */
+	int unmap_calls;		/* for gmt_set_direct_map_failing() */
+	bool unmap_fail;
+	pgoff_t unmap_fail_index;
+	struct guestmem_binding *lookup_b;	/* for set_direct_map_lookup() */
 	long lookup_flushes;
 };
 
@@ -53,9 +54,11 @@ void gmt_expect_get_error(struct kunit *test, struct guestmem_binding *b,
 			  pgoff_t index, unsigned int flags, long err);
 struct folio *gmt_cached_folio(struct kunit *test, struct file *file,
 			       pgoff_t index);
-int gmt_unmap_page_through(struct kunit *test, struct page *page,
-			   int (*stub)(struct page *page));
-int gmt_unmap_page_failing(struct page *page);
+int gmt_set_direct_map_through(struct kunit *test, struct page *page,
+			       unsigned int nr, bool valid,
+			       int (*stub)(struct page *page, unsigned int nr,
+					   bool valid));
+int gmt_set_direct_map_failing(struct page *page, unsigned int nr, bool valid);
 int gmt_init(struct kunit *test);
 
 #endif /* _MM_GUESTMEM_GUESTMEM_KUNIT_H */

@@ -84,7 +84,11 @@ struct guestmem {
  * them.  A lookup racing with an fallocate() may find a folio it removed
  * before that flush; guestmem.unflushed tells it so, and it flushes that
  * folio itself before handing it out.  Mapping a page back needs no flush.
+ * fallocate() keeps up to GUESTMEM_ZAP_BATCH new folios locked and takes
+ * them out together, physically contiguous ones with one range operation.
  */
+#define GUESTMEM_ZAP_BATCH	32
+
 struct guestmem_batch {
 	unsigned long start;
 	unsigned long end;
@@ -126,13 +130,15 @@ extern atomic_t guestmem_nr_no_direct_map_files;
 /* binding.c: invalidation and lookup */
 void guestmem_invalidate(struct guestmem *gm, pgoff_t start, pgoff_t end,
 			 bool begin);
+struct folio *guestmem_grab_new_folio(struct guestmem *gm, pgoff_t index,
+				      bool *zap);
 struct folio *guestmem_take_folio(struct guestmem *gm, pgoff_t index,
 				  struct guestmem_batch *batch);
 struct folio *guestmem_lookup_folio(struct guestmem *gm, pgoff_t index);
 
 /* direct_map.c */
-int guestmem_zap_folio(struct guestmem *gm, struct folio *folio,
-		       struct guestmem_batch *batch);
+int guestmem_zap_folios(struct guestmem *gm, struct folio **folios,
+			unsigned int nr, struct guestmem_batch *batch);
 void guestmem_unzap_folio(struct guestmem *gm, struct folio *folio);
 void guestmem_flush_range(struct guestmem *gm, unsigned long start,
 			  unsigned long end, unsigned int nr_folios);
@@ -152,7 +158,7 @@ void guestmem_show_fdinfo(struct seq_file *m, struct file *file);
 #if IS_ENABLED(CONFIG_KUNIT)
 struct folio *guestmem_grab_folio(struct guestmem *gm, pgoff_t index);
 long guestmem_nr_tlb_flushes(void);
-int guestmem_unmap_page(struct page *page);
+int guestmem_set_direct_map(struct page *page, unsigned int nr, bool valid);
 #endif
 
 #endif /* _MM_GUESTMEM_INTERNAL_H */
