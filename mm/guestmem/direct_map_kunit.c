@@ -399,6 +399,49 @@ static void guestmem_test_no_direct_map_counters(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base);
 }
 
+#ifdef CONFIG_X86
+/*
+ * x86: pages taken out of a large direct-map entry and put back leave the
+ * entry whole again, as it was before: set_direct_map_valid_noflush()
+ * collapses what the removal split.  Pages of a 2 MiB block of their own,
+ * so that nothing else keeps part of it split.
+ */
+static void guestmem_test_direct_map_merged(struct kunit *test)
+{
+	unsigned int before, level;
+	struct page *page;
+	unsigned long addr;
+
+	page = alloc_pages(GFP_KERNEL, PMD_ORDER);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	addr = (unsigned long)page_address(page);
+	lookup_address(addr, &before);
+	if (before < PG_LEVEL_2M) {
+		__free_pages(page, PMD_ORDER);
+		kunit_skip(test, "the direct map is mapped by 4 KiB pages here");
+	}
+
+	KUNIT_ASSERT_EQ(test, guestmem_set_direct_map(nth_page(page, 7), 3, false), 0);
+	KUNIT_EXPECT_NOT_NULL(test, lookup_address(addr + 7 * PAGE_SIZE, &level));
+	KUNIT_EXPECT_EQ(test, level, PG_LEVEL_4K);
+	KUNIT_EXPECT_FALSE(test, kernel_page_present(nth_page(page, 9)));
+	KUNIT_EXPECT_TRUE(test, kernel_page_present(nth_page(page, 10)));
+
+	KUNIT_EXPECT_EQ(test, guestmem_set_direct_map(nth_page(page, 7), 3, true), 0);
+	KUNIT_EXPECT_TRUE(test, kernel_page_present(nth_page(page, 9)));
+	lookup_address(addr + 8 * PAGE_SIZE, &level);
+	/* A 1 GiB entry comes back only if nothing else split part of it. */
+	if (before == PG_LEVEL_1G)
+		KUNIT_EXPECT_GE(test, level, PG_LEVEL_2M);
+	else
+		KUNIT_EXPECT_EQ(test, level, before);
+	/* The merged entry maps the same memory. */
+	memset((void *)addr + 8 * PAGE_SIZE, 0x5a, PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, *(u8 *)page_address(nth_page(page, 8)), 0x5a);
+	__free_pages(page, PMD_ORDER);
+}
+#endif
+
 static struct kunit_case guestmem_direct_map_cases[] = {
 	KUNIT_CASE(guestmem_test_no_direct_map),
 	KUNIT_CASE(guestmem_test_no_direct_map_large),
@@ -406,6 +449,9 @@ static struct kunit_case guestmem_direct_map_cases[] = {
 	KUNIT_CASE(guestmem_test_no_direct_map_ranges),
 	KUNIT_CASE(guestmem_test_no_direct_map_racing_lookup),
 	KUNIT_CASE(guestmem_test_no_direct_map_counters),
+#ifdef CONFIG_X86
+	KUNIT_CASE(guestmem_test_direct_map_merged),
+#endif
 	{}
 };
 
