@@ -91,49 +91,119 @@ struct folio *guestmem_grab_new_folio(struct guestmem *gm, pgoff_t index,
 }
 
 /*
- * guestmem_grab_new_folio(), out of the direct map if need be: removed
- * without a flush, which the caller makes for @batch.
+ * How many folios a lookup that allocates at @index takes out of the direct
+ * map: more than one only while the file's allocating lookups go forward,
+ * each starting where the last one stopped (a guest's or a VMM's first pass
+ * over its memory).  The window then doubles with each lookup, up to
+ * GUESTMEM_ZAP_BATCH, so that such a pass pays one kernel TLB flush per
+ * window instead of one per page.  Any other lookup takes one folio.
  */
-struct folio *guestmem_take_folio(struct guestmem *gm, pgoff_t index,
-				  struct guestmem_batch *batch)
+static unsigned int guestmem_ahead_window(struct guestmem *gm, pgoff_t index)
 {
+	if (index != READ_ONCE(gm->ahead_next))
+		return 1;
+	return clamp(2 * READ_ONCE(gm->ahead_nr), 1U, GUESTMEM_ZAP_BATCH);
+}
+
+/*
+ * After @folios[0], which the lookup allocated, the folios that follow it
+ * in the file and are not there yet, up to @want in all and the end of the
+ * file: each new, locked, and still in the direct map.  With the file's
+ * invalidate lock held shared, so that a punch hole that runs meanwhile
+ * cannot find them refilled behind it.  Best effort: any failure only ends
+ * the window.  Returns how many folios @folios holds.
+ */
+static unsigned int guestmem_grab_ahead(struct guestmem *gm,
+					struct folio **folios,
+					unsigned int want)
+{
+	struct address_space *mapping = gm_mapping(gm);
+	pgoff_t index = folio_next_index(folios[0]);
+	pgoff_t end = gm_nr_pages(gm);
+	unsigned int nr = 1;
+	struct folio *folio;
+	bool zap;
+
+	lockdep_assert_held_read(&mapping->invalidate_lock);
+
+	while (nr < want && index < end) {
+		/* Stop at the first page the file has: the pass reached it. */
+		if (xa_load(&mapping->i_pages, index))
+			break;
+		folio = guestmem_grab_new_folio(gm, index, &zap);
+		if (IS_ERR(folio))
+			break;
+		if (!zap) {
+			folio_unlock(folio);
+			folio_put(folio);
+			break;
+		}
+		folios[nr++] = folio;
+		index = folio_next_index(folio);
+	}
+	return nr;
+}
+
+/*
+ * Find or allocate the folio at @index and, in a %GUESTMEM_F_NO_DIRECT_MAP
+ * file, take it out of the direct map if it is new, with the window of
+ * guestmem_ahead_window() after it, and flush once for all of them.  When
+ * it returns, no kernel TLB entry reaches the folio through the direct map
+ * any more, even if an fallocate() that removed it has not flushed yet.
+ * @invalidate_locked: the caller holds the file's invalidate lock (shared);
+ * otherwise the window is allocated only if it can be taken at once.
+ */
+struct folio *guestmem_lookup_folio(struct guestmem *gm, pgoff_t index,
+				    bool invalidate_locked)
+{
+	struct address_space *mapping = gm_mapping(gm);
+	struct guestmem_batch batch = GUESTMEM_BATCH_INIT;
+	struct folio *folios[GUESTMEM_ZAP_BATCH];
+	unsigned int want, nr = 1, i;
 	struct folio *folio;
 	bool zap;
 	int ret;
 
 	folio = guestmem_grab_new_folio(gm, index, &zap);
-	if (IS_ERR(folio) || !zap)
-		return folio;
-
-	ret = guestmem_zap_folios(gm, &folio, 1, batch);
-	if (ret) {
-		folio_unlock(folio);
-		folio_put(folio);
-		return ERR_PTR(ret);
-	}
-	return folio;
-}
-
-/*
- * guestmem_take_folio() for one page, flushed: when it returns, no kernel
- * TLB entry reaches the folio through the direct map any more, even if an
- * fallocate() that removed it has not flushed yet.
- */
-struct folio *guestmem_lookup_folio(struct guestmem *gm, pgoff_t index)
-{
-	struct guestmem_batch batch = GUESTMEM_BATCH_INIT;
-	struct folio *folio;
-
-	folio = guestmem_take_folio(gm, index, &batch);
-	guestmem_flush(gm, &batch);
 	if (IS_ERR(folio))
 		return folio;
 
-	/* Removed by an fallocate() that has not flushed yet: flush now. */
-	if (folio_test_checked(folio) && atomic_read(&gm->unflushed)) {
-		unsigned long addr = (unsigned long)folio_address(folio);
+	if (!zap) {
+		/* Removed by an fallocate() that has not flushed yet: flush now. */
+		if (folio_test_checked(folio) && atomic_read(&gm->unflushed)) {
+			unsigned long addr = (unsigned long)folio_address(folio);
 
-		guestmem_flush_range(gm, addr, addr + folio_size(folio), 1);
+			guestmem_flush_range(gm, addr, addr + folio_size(folio), 1);
+		}
+		return folio;
+	}
+
+	folios[0] = folio;
+	want = guestmem_ahead_window(gm, index);
+	if (want > 1 && invalidate_locked) {
+		nr = guestmem_grab_ahead(gm, folios, want);
+	} else if (want > 1 && filemap_invalidate_trylock_shared(mapping)) {
+		nr = guestmem_grab_ahead(gm, folios, want);
+		filemap_invalidate_unlock_shared(mapping);
+	}
+	WRITE_ONCE(gm->ahead_nr, nr);
+	WRITE_ONCE(gm->ahead_next, folio_next_index(folios[nr - 1]));
+
+	/*
+	 * Removal fails only on a folio of its own and the folios after it
+	 * (see guestmem_zap_folios()); those of the window stay in the file,
+	 * still in the direct map, for the lookup that wants them.
+	 */
+	ret = guestmem_zap_folios(gm, folios, nr, &batch);
+	guestmem_flush(gm, &batch);
+	for (i = 1; i < nr; i++) {
+		folio_unlock(folios[i]);
+		folio_put(folios[i]);
+	}
+	if (ret && !folio_test_checked(folio)) {
+		folio_unlock(folio);
+		folio_put(folio);
+		return ERR_PTR(ret);
 	}
 	return folio;
 }
@@ -320,7 +390,7 @@ struct folio *guestmem_get_folio(struct guestmem_binding *binding,
 	    (gm->flags & GUESTMEM_F_NO_DIRECT_MAP))
 		return ERR_PTR(-EACCES);
 
-	folio = guestmem_lookup_folio(gm, index);
+	folio = guestmem_lookup_folio(gm, index, false);
 	if (IS_ERR(folio))
 		return folio;
 

@@ -399,6 +399,84 @@ static void guestmem_test_no_direct_map_counters(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base);
 }
 
+/*
+ * Lookups that allocate one page after the other, as a guest's first pass
+ * over its memory does, take a window of new folios out of the direct map
+ * with each flush, 1, 2, 4 ... GUESTMEM_ZAP_BATCH folios; any other lookup
+ * takes its own folio only.  A window ends at a page the file has and at
+ * the end of the file.
+ */
+#define AHEAD_NR	96
+
+static void guestmem_test_no_direct_map_ahead(struct kunit *test)
+{
+	struct address_space *mapping;
+	unsigned long want = 1, windows = 0;
+	struct guestmem_binding b;
+	struct folio *folio;
+	struct file *file;
+	pgoff_t i, next = 0;
+	long flushes;
+
+	if (!(guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP))
+		kunit_skip(test, "the direct map cannot be changed on this system");
+	file = guestmem_file_create("[guestmem-kunit]", AHEAD_NR * PAGE_SIZE,
+				    GUESTMEM_F_NO_DIRECT_MAP, &fake_ops_a,
+				    test->priv);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	mapping = file->f_mapping;
+	gmt_bind(test, file, &b, &fake_ops_a, 0, AHEAD_NR);
+
+	/* Page 70 is in the file already. */
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 70, 1), 0);
+	flushes = guestmem_nr_tlb_flushes();
+	for (i = 0; i < 70; i++) {
+		folio = guestmem_get_folio(&b, i, 0);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+		KUNIT_EXPECT_EQ_MSG(test, guestmem_folio_nr_mapped(folio), 0,
+				    "page %lu", i);
+		folio_unlock(folio);
+		folio_put(folio);
+		if (i == next) {
+			windows++;
+			next = min(i + want, 70UL);
+			want = min(2 * want, (unsigned long)GUESTMEM_ZAP_BATCH);
+		}
+		KUNIT_EXPECT_EQ_MSG(test, mapping->nrpages, next + 1,
+				    "after page %lu", i);
+		KUNIT_EXPECT_EQ_MSG(test, guestmem_nr_tlb_flushes(),
+				    flushes + windows, "after page %lu", i);
+	}
+	/* 1, 2, 4, 8, 16, 32, then 7 up to page 70. */
+	KUNIT_EXPECT_EQ(test, windows, 7);
+	for (i = 0; i <= 70; i++) {
+		folio = gmt_cached_folio(test, file, i);
+		KUNIT_EXPECT_EQ_MSG(test, guestmem_folio_nr_mapped(folio), 0,
+				    "page %lu", i);
+		folio_put(folio);
+	}
+
+	/* Not where the last window ended: one folio, then 2, 4, 8. */
+	flushes = guestmem_nr_tlb_flushes();
+	folio = guestmem_get_folio(&b, 80, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	folio_unlock(folio);
+	folio_put(folio);
+	KUNIT_EXPECT_EQ(test, mapping->nrpages, 72);
+	for (i = 81; i < AHEAD_NR; i++) {
+		folio = guestmem_get_folio(&b, i, 0);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+		folio_unlock(folio);
+		folio_put(folio);
+	}
+	/* 81-82, 83-86, 87-94, and page 95 alone: the file ends there. */
+	KUNIT_EXPECT_EQ(test, mapping->nrpages, 71 + AHEAD_NR - 80);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 5);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+}
+
 #ifdef CONFIG_X86
 /*
  * x86: pages taken out of a large direct-map entry and put back leave the
@@ -449,6 +527,7 @@ static struct kunit_case guestmem_direct_map_cases[] = {
 	KUNIT_CASE(guestmem_test_no_direct_map_ranges),
 	KUNIT_CASE(guestmem_test_no_direct_map_racing_lookup),
 	KUNIT_CASE(guestmem_test_no_direct_map_counters),
+	KUNIT_CASE(guestmem_test_no_direct_map_ahead),
 #ifdef CONFIG_X86
 	KUNIT_CASE(guestmem_test_direct_map_merged),
 #endif

@@ -254,7 +254,7 @@ static void guestmem_free_folio(struct folio *folio)
 	struct guestmem *gm = folio->private;
 	unsigned long nr = folio_nr_pages(folio);
 
-	/* Never handed out by guestmem_take_folio(): nothing to undo. */
+	/* Never handed out by guestmem_grab_new_folio(): nothing to undo. */
 	if (WARN_ON_ONCE(!gm))
 		return;
 	/*
@@ -466,6 +466,8 @@ static struct inode *guestmem_alloc_inode(struct super_block *sb)
 	INIT_LIST_HEAD(&gm->bindings);
 	atomic_long_set(&gm->nr_unmapped, 0);
 	atomic_set(&gm->unflushed, 0);
+	gm->ahead_next = 0;
+	gm->ahead_nr = 0;
 	return &gm->vfs_inode;
 }
 

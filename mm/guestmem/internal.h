@@ -58,6 +58,10 @@ struct vm_area_struct;
  *	and unlocks them one by one, but flushes once at its end.  Raised
  *	under the folio lock, lowered after the flush; a lookup that finds
  *	it raised flushes its own folio before handing it out.
+ * @ahead_next: The page after the last window a lookup allocated, and
+ * @ahead_nr: how many folios that window had: a hint for the next lookup
+ *	that allocates (guestmem_lookup_folio()), read and written without a
+ *	lock (READ_ONCE()/WRITE_ONCE()); a race only changes a window's size.
  * @vfs_inode: The inode of the file.
  */
 struct guestmem {
@@ -68,6 +72,8 @@ struct guestmem {
 	struct list_head bindings;
 	atomic_long_t nr_unmapped;
 	atomic_t unflushed;
+	pgoff_t ahead_next;
+	unsigned int ahead_nr;
 	struct inode vfs_inode;
 };
 
@@ -85,7 +91,9 @@ struct guestmem {
  * before that flush; guestmem.unflushed tells it so, and it flushes that
  * folio itself before handing it out.  Mapping a page back needs no flush.
  * fallocate() keeps up to GUESTMEM_ZAP_BATCH new folios locked and takes
- * them out together, physically contiguous ones with one range operation.
+ * them out together, physically contiguous ones with one range operation;
+ * so does a lookup that allocates during a forward pass over the file,
+ * for a window of folios after its own (guestmem_lookup_folio()).
  */
 #define GUESTMEM_ZAP_BATCH	32
 
@@ -132,9 +140,8 @@ void guestmem_invalidate(struct guestmem *gm, pgoff_t start, pgoff_t end,
 			 bool begin);
 struct folio *guestmem_grab_new_folio(struct guestmem *gm, pgoff_t index,
 				      bool *zap);
-struct folio *guestmem_take_folio(struct guestmem *gm, pgoff_t index,
-				  struct guestmem_batch *batch);
-struct folio *guestmem_lookup_folio(struct guestmem *gm, pgoff_t index);
+struct folio *guestmem_lookup_folio(struct guestmem *gm, pgoff_t index,
+				    bool invalidate_locked);
 
 /* direct_map.c */
 int guestmem_zap_folios(struct guestmem *gm, struct folio **folios,

@@ -44,7 +44,7 @@ static vm_fault_t guestmem_fault(struct vm_fault *vmf)
 	 * In a %GUESTMEM_F_NO_DIRECT_MAP file the folio is out of the direct
 	 * map (flushed) before user space can reach it.
 	 */
-	folio = guestmem_lookup_folio(gm, index);
+	folio = guestmem_lookup_folio(gm, index, true);
 	if (IS_ERR(folio)) {
 		ret = vmf_error(PTR_ERR(folio));
 		goto out;

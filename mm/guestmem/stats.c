@@ -24,7 +24,7 @@ static atomic_long_t guestmem_nr_file_pages = ATOMIC_LONG_INIT(0);
 
 /*
  * @folio joined @gm: called once per folio, under its lock, when the
- * library first sees it (guestmem_take_folio()).
+ * library first sees it (guestmem_grab_new_folio()).
  */
 void guestmem_folio_added(struct guestmem *gm, struct folio *folio)
 {
