@@ -25,12 +25,18 @@
  *                a final PUNCH_HOLE leaves the file empty for the next
  *                round
  *
- * Then, where KVM_CAP_GUEST_MEMFD_FLAGS offers GUEST_MEMFD_FLAG_NO_DIRECT_MAP
- * (our kernel, not stock 6.12), the same rounds again on a new file with
- * the flag, whose names start with "nodm/", plus the kernel TLB flushes
- * the library made (debugfs guestmem/tlb_flushes) per populate call, per
- * MiB and per page faulted in, and DirectMap4k/2M of /proc/meminfo before
- * the file is created, once it is populated, and after it is closed.
+ * and, summed per round, populate plus the prefaulted guest loop: the
+ * cost of having the memory in use, wherever a kernel zeroes the pages.
+ *
+ * Where KVM_CAP_GUEST_MEMFD_FLAGS offers GUEST_MEMFD_FLAG_NO_DIRECT_MAP
+ * (our kernel, not stock 6.12), a second file with the flag, whose
+ * figures' names start with "nodm/", takes its rounds in turn with the
+ * first file's (memslot 1 moves from one to the other), so that a change
+ * in the load of this shared machine reaches both.  For that file also
+ * the kernel TLB flushes the library made (debugfs guestmem/tlb_flushes)
+ * per populate call, per MiB and per page faulted in, and DirectMap4k/2M
+ * of /proc/meminfo before the file is created, once it is populated, and
+ * after it is closed.
  *
  * Prints, for harness/bench.sh (which runs the same binary on the stock
  * and on our kernel and prints the ratios), lines
@@ -313,69 +319,95 @@ static void report_directmap(const char *when)
 }
 
 /*
- * Memslot 1 on a new 256 MiB guest_memfd created with @flags, ROUNDS
- * rounds on it, then the memslot and the file go.  Names start with
- * @prefix.  With @count_flushes, also the library's flushes per call.
+ * One 256 MiB guest_memfd under test and its figures, one per round.
+ * Its rounds alternate with the other file's (see main()), so that a
+ * change in the load of the machine reaches both files alike.
  */
-static void bench_file(__u64 flags, const char *prefix, int count_flushes)
-{
+struct bench_file {
+	const char *prefix;	/* of its figures' names: "" or "nodm/" */
+	int fd;
+	int count_flushes;	/* report the library's flushes too */
 	double pop[ROUNDS], punch[ROUNDS], fault[ROUNDS], retouch[ROUNDS];
-	double punch_mapped[ROUNDS], prefaulted[ROUNDS], fault_ms;
-	long pop_flushes = 0, fault_flushes = 0, prefault_flushes = 0, f0;
-	char name[64];
-	int i;
+	double punch_mapped[ROUNDS], prefaulted[ROUNDS];
+	double pop_prefaulted[ROUNDS];
+	long pop_flushes, fault_flushes, prefault_flushes;
+};
 
-	gfd = gmu_create_gmem(vm, PRIV_SIZE, flags);
-	if (gfd < 0)
+static void file_open(struct bench_file *f, __u64 flags, const char *prefix,
+		      int count_flushes)
+{
+	memset(f, 0, sizeof(*f));
+	f->prefix = prefix;
+	f->count_flushes = count_flushes;
+	f->fd = gmu_create_gmem(vm, PRIV_SIZE, flags);
+	if (f->fd < 0)
 		die("KVM_CREATE_GUEST_MEMFD");
+}
+
+/*
+ * Round @i on @f: memslot 1 is bound to it for the round only, and the
+ * file is empty before and after.
+ */
+static void file_round(struct bench_file *f, int i)
+{
+	long f0;
+
+	gfd = f->fd;
 	if (gmu_set_region(vm, 1, KVM_MEM_GUEST_MEMFD, PRIV_GPA, PRIV_SIZE, shared, gfd, 0))
 		die("KVM_SET_USER_MEMORY_REGION2 (guest_memfd)");
 
-	for (i = 0; i < ROUNDS; i++) {
-		f0 = tlb_flushes();
-		pop[i] = gmem_fallocate(FALLOC_FL_KEEP_SIZE, "fallocate(KEEP_SIZE)");
-		pop_flushes += tlb_flushes() - f0;
-		if (count_flushes && i == 0)
-			report_directmap("populated");
-		punch[i] = gmem_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-					  "fallocate(PUNCH_HOLE)");
-		f0 = tlb_flushes();
-		fault[i] = run_guest();
-		fault_flushes += tlb_flushes() - f0;
-		retouch[i] = run_guest();
-		punch_mapped[i] = gmem_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-						 "fallocate(PUNCH_HOLE) of the mapped file");
-		gmem_fallocate(FALLOC_FL_KEEP_SIZE, "fallocate(KEEP_SIZE) before prefaulting");
-		f0 = tlb_flushes();
-		prefaulted[i] = run_guest();
-		prefault_flushes += tlb_flushes() - f0;
-		gmem_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			       "fallocate(PUNCH_HOLE) after prefaulting");
-	}
-	check_shared_side_untouched();
-
-	report(prefix, "gmem_populate_256MiB", pop, "ms");
-	report(prefix, "gmem_punch_hole_256MiB", punch, "ms");
-	fault_ms = report(prefix, "gmem_guest_fault_in_256MiB", fault, "ms");
-	snprintf(name, sizeof(name), "%sgmem_guest_fault_in_per_page", prefix);
-	printf("BENCH %s %.2f us\n", name, fault_ms * 1e3 / NR_PAGES);
-	report(prefix, "gmem_guest_retouch_256MiB", retouch, "ms");
-	report(prefix, "gmem_punch_hole_mapped_256MiB", punch_mapped, "ms");
-	report(prefix, "gmem_guest_fault_in_populated_256MiB", prefaulted, "ms");
-	if (count_flushes) {
-		printf("BENCH %stlb_flushes_per_populate %.2f flushes\n", prefix,
-		       (double)pop_flushes / ROUNDS);
-		printf("BENCH %stlb_flushes_per_MiB_populated %.4f flushes\n", prefix,
-		       (double)pop_flushes / ROUNDS / (PRIV_SIZE >> 20));
-		printf("BENCH %stlb_flushes_per_page_faulted_in %.2f flushes\n", prefix,
-		       (double)fault_flushes / ROUNDS / NR_PAGES);
-		printf("BENCH %stlb_flushes_per_page_faulted_in_populated %.2f flushes\n",
-		       prefix, (double)prefault_flushes / ROUNDS / NR_PAGES);
-	}
+	f0 = tlb_flushes();
+	f->pop[i] = gmem_fallocate(FALLOC_FL_KEEP_SIZE, "fallocate(KEEP_SIZE)");
+	f->pop_flushes += tlb_flushes() - f0;
+	if (f->count_flushes && i == 0)
+		report_directmap("populated");
+	f->punch[i] = gmem_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				     "fallocate(PUNCH_HOLE)");
+	f0 = tlb_flushes();
+	f->fault[i] = run_guest();
+	f->fault_flushes += tlb_flushes() - f0;
+	f->retouch[i] = run_guest();
+	f->punch_mapped[i] = gmem_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					    "fallocate(PUNCH_HOLE) of the mapped file");
+	f->pop_prefaulted[i] = gmem_fallocate(FALLOC_FL_KEEP_SIZE,
+					      "fallocate(KEEP_SIZE) before prefaulting");
+	f0 = tlb_flushes();
+	f->prefaulted[i] = run_guest();
+	f->prefault_flushes += tlb_flushes() - f0;
+	/* What a VMM pays to have the memory in use: populate, first touch. */
+	f->pop_prefaulted[i] += f->prefaulted[i];
+	gmem_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		       "fallocate(PUNCH_HOLE) after prefaulting");
 
 	if (gmu_delete_region(vm, 1))
 		die("KVM_SET_USER_MEMORY_REGION2 (delete)");
-	close(gfd);
+}
+
+static void file_report(struct bench_file *f)
+{
+	const char *prefix = f->prefix;
+	char name[64];
+	double fault_ms;
+
+	report(prefix, "gmem_populate_256MiB", f->pop, "ms");
+	report(prefix, "gmem_punch_hole_256MiB", f->punch, "ms");
+	fault_ms = report(prefix, "gmem_guest_fault_in_256MiB", f->fault, "ms");
+	snprintf(name, sizeof(name), "%sgmem_guest_fault_in_per_page", prefix);
+	printf("BENCH %s %.2f us\n", name, fault_ms * 1e3 / NR_PAGES);
+	report(prefix, "gmem_guest_retouch_256MiB", f->retouch, "ms");
+	report(prefix, "gmem_punch_hole_mapped_256MiB", f->punch_mapped, "ms");
+	report(prefix, "gmem_guest_fault_in_populated_256MiB", f->prefaulted, "ms");
+	report(prefix, "gmem_populate_then_fault_in_256MiB", f->pop_prefaulted, "ms");
+	if (f->count_flushes) {
+		printf("BENCH %stlb_flushes_per_populate %.2f flushes\n", prefix,
+		       (double)f->pop_flushes / ROUNDS);
+		printf("BENCH %stlb_flushes_per_MiB_populated %.4f flushes\n", prefix,
+		       (double)f->pop_flushes / ROUNDS / (PRIV_SIZE >> 20));
+		printf("BENCH %stlb_flushes_per_page_faulted_in %.2f flushes\n", prefix,
+		       (double)f->fault_flushes / ROUNDS / NR_PAGES);
+		printf("BENCH %stlb_flushes_per_page_faulted_in_populated %.2f flushes\n",
+		       prefix, (double)f->prefault_flushes / ROUNDS / NR_PAGES);
+	}
 }
 
 int main(void)
@@ -385,8 +417,9 @@ int main(void)
 		.size = PRIV_SIZE,
 		.attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE,
 	};
+	struct bench_file plain, with;
+	int kvm, nodm, i;
 	void *code;
-	int kvm;
 
 	vm = gmu_create_vm(&kvm, KVM_X86_SW_PROTECTED_VM, die);
 	if (vm < 0)
@@ -408,13 +441,30 @@ int main(void)
 	vcpu = gmu_create_vcpu(kvm, vm, 0, &run, die);
 	enter_protected_mode();
 
-	bench_file(0, "", 0);
-
-	if (gmu_gmem_flags(vm) & GUEST_MEMFD_FLAG_NO_DIRECT_MAP) {
+	file_open(&plain, 0, "", 0);
+	nodm = gmu_gmem_flags(vm) & GUEST_MEMFD_FLAG_NO_DIRECT_MAP;
+	if (nodm) {
 		if (tlb_flushes() < 0)
 			fail("no debugfs guestmem/tlb_flushes");
 		report_directmap("before");
-		bench_file(GUEST_MEMFD_FLAG_NO_DIRECT_MAP, "nodm/", 1);
+		file_open(&with, GUEST_MEMFD_FLAG_NO_DIRECT_MAP, "nodm/", 1);
+	}
+
+	/* Rounds alternate, and so does which file goes first in a round. */
+	for (i = 0; i < ROUNDS; i++) {
+		if (nodm && (i & 1))
+			file_round(&with, i);
+		file_round(&plain, i);
+		if (nodm && !(i & 1))
+			file_round(&with, i);
+	}
+	check_shared_side_untouched();
+
+	file_report(&plain);
+	close(plain.fd);
+	if (nodm) {
+		file_report(&with);
+		close(with.fd);
 		report_directmap("after");
 	}
 
