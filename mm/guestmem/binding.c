@@ -335,9 +335,7 @@ static int guestmem_prepare_folio(struct guestmem_binding *b, pgoff_t index,
 	unsigned long nr = folio_nr_pages(folio);
 	int ret;
 
-	/* Out of the direct map, it was zeroed before it left. */
-	if (!folio_test_checked(folio))
-		folio_zero_range(folio, 0, folio_size(folio));
+	guestmem_clear_folio(folio);
 
 	if (b->ops->prepare_folio) {
 		ret = b->ops->prepare_folio(b, ALIGN_DOWN(index, nr), folio);

@@ -4,7 +4,9 @@
  * the kernel direct map when it is allocated, shared or private, and comes
  * back before it is freed, with one kernel TLB flush per library call
  * (struct guestmem_batch); conversions do not touch it.  A folio's
- * direct-map state (PG_checked) is protected by its folio lock.  Also
+ * direct-map state (PG_checked) is protected by its folio lock.  Such a
+ * folio is zeroed on its first use, as any other, through a mapping of
+ * one page that only the CPU doing it has (guestmem_clear_folio()).  Also
  * guestmem_active(), which hibernation asks, and the debugfs counters that
  * tests read.
  */
@@ -14,6 +16,7 @@
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/set_memory.h>
+#include <linux/vmalloc.h>
 #include <asm/tlbflush.h>
 #include <kunit/static_stub.h>
 #include <kunit/visibility.h>
@@ -111,9 +114,11 @@ static int guestmem_zap_one(struct guestmem *gm, struct folio *folio,
 }
 
 /*
- * Take new folios of a file out of the direct map (no flush), after
- * zeroing each through it for the last time.  Folios that follow each
- * other physically leave with one range operation.  Should a range fail,
+ * Take new folios of a file out of the direct map (no flush).  They are
+ * not zeroed here: nothing of a guest is in them yet, and their first use
+ * zeroes them (guestmem_clear_folio()), as in a file without the flag.
+ * Folios that follow each other physically leave with one range
+ * operation.  Should a range fail,
  * its pages come back and its folios are tried one at a time, so that
  * every folio before the one that fails is out: the caller sees which by
  * PG_checked.  Called with the @nr folios locked, in file order.
@@ -125,10 +130,8 @@ int guestmem_zap_folios(struct guestmem *gm, struct folio **folios,
 	unsigned int i, j, k;
 	int ret;
 
-	for (i = 0; i < nr; i++) {
+	for (i = 0; i < nr; i++)
 		VM_WARN_ON_ONCE_FOLIO(folio_test_uptodate(folios[i]), folios[i]);
-		folio_zero_range(folios[i], 0, folio_size(folios[i]));
-	}
 
 	for (i = 0; i < nr; i = j) {
 		pages = folio_nr_pages(folios[i]);
@@ -159,6 +162,106 @@ int guestmem_zap_folios(struct guestmem *gm, struct folio **folios,
 	}
 	return 0;
 }
+
+/*
+ * Zeroing a folio that is out of the direct map: one page of kernel
+ * address space per possible CPU, whose page table entry that CPU alone
+ * sets, with preemption disabled, to the page it zeroes, and clears
+ * again, dropping the entry from its own TLB only (no other CPU ever uses
+ * that address).  The entries are found once, at boot; the area is never
+ * freed.  Without it (allocation failed at boot), the library does not
+ * offer %GUESTMEM_F_NO_DIRECT_MAP.
+ */
+static struct vm_struct *guestmem_clear_area;
+static DEFINE_PER_CPU(pte_t *, guestmem_clear_pte);
+
+static int guestmem_clear_pte_found(pte_t *pte, unsigned long addr, void *data)
+{
+	unsigned long cpu = (addr - (unsigned long)data) >> PAGE_SHIFT;
+
+	per_cpu(guestmem_clear_pte, cpu) = pte;
+	return 0;
+}
+
+void __init guestmem_clear_init(void)
+{
+	unsigned long size = nr_cpu_ids * PAGE_SIZE;
+	struct vm_struct *area;
+	unsigned long addr;
+
+	if (IS_ENABLED(CONFIG_HIGHMEM) || !can_set_direct_map())
+		return;
+	area = get_vm_area(size, VM_MAP);
+	if (!area)
+		return;
+	addr = (unsigned long)area->addr;
+	/* Allocates the page tables, which stay with the area. */
+	if (apply_to_page_range(&init_mm, addr, size, guestmem_clear_pte_found,
+				(void *)addr)) {
+		free_vm_area(area);
+		return;
+	}
+	guestmem_clear_area = area;
+}
+
+/* Whether folios out of the direct map can be zeroed (see above). */
+bool guestmem_clear_ready(void)
+{
+	return guestmem_clear_area;
+}
+
+/* This CPU's entry for @addr, and nobody else's, leaves the TLB. */
+static void guestmem_clear_flush(unsigned long addr)
+{
+#ifdef CONFIG_X86
+	flush_tlb_one_kernel(addr);
+#else
+	/* arm64 broadcasts it, without interrupting the other CPUs. */
+	flush_tlb_kernel_range(addr, addr + PAGE_SIZE);
+#endif
+}
+
+static void guestmem_clear_page(struct page *page)
+{
+	unsigned long addr;
+	pte_t *pte;
+	int cpu;
+
+	cpu = get_cpu();
+	addr = (unsigned long)guestmem_clear_area->addr + cpu * PAGE_SIZE;
+	pte = per_cpu(guestmem_clear_pte, cpu);
+	set_pte_at(&init_mm, addr, pte, mk_pte(page, PAGE_KERNEL));
+	clear_page((void *)addr);
+	pte_clear(&init_mm, addr, pte);
+	guestmem_clear_flush(addr);
+	put_cpu();
+}
+
+/**
+ * guestmem_clear_folio - zero a folio of a guestmem file before its first use
+ * @folio: The folio, locked.
+ *
+ * Through the direct map where the folio is in it; otherwise page by page
+ * through a mapping of its own that only this CPU has while it zeroes
+ * (see above), so that the folio never comes back into the direct map.
+ * Not for a poisoned folio.
+ *
+ * Context: Process context, may sleep.
+ */
+void guestmem_clear_folio(struct folio *folio)
+{
+	unsigned long i;
+
+	if (!folio_test_checked(folio)) {
+		folio_zero_range(folio, 0, folio_size(folio));
+		return;
+	}
+	for (i = 0; i < folio_nr_pages(folio); i++) {
+		guestmem_clear_page(folio_page(folio, i));
+		cond_resched();
+	}
+}
+EXPORT_SYMBOL_IF_KUNIT(guestmem_clear_folio);
 
 /* Undo guestmem_zap_folios() for one folio: its pages are back in the map. */
 void guestmem_unzap_folio(struct guestmem *gm, struct folio *folio)

@@ -259,12 +259,15 @@ static void guestmem_free_folio(struct folio *folio)
 		return;
 	/*
 	 * Back in the direct map before the folio can be freed, and cleared
-	 * there: guest memory kept from the kernel does not go back to the
-	 * allocator with its contents (a poisoned folio never goes back).
+	 * there if it was ever used (PG_uptodate): guest memory kept from the
+	 * kernel does not go back to the allocator with its contents (a
+	 * poisoned folio never goes back).  One never used holds only what
+	 * the allocator gave, nothing of a guest or of the VMM.
 	 */
 	if (folio_test_checked(folio)) {
 		guestmem_unzap_folio(gm, folio);
-		if (!folio_contain_hwpoisoned_page(folio))
+		if (folio_test_uptodate(folio) &&
+		    !folio_contain_hwpoisoned_page(folio))
 			folio_zero_range(folio, 0, folio_size(folio));
 	}
 	VM_WARN_ON_ONCE_FOLIO((gm->flags & GUESTMEM_F_NO_DIRECT_MAP) &&
@@ -320,7 +323,8 @@ unsigned long guestmem_supported_flags(void)
 	/* Highmem pages are not in the direct map to begin with. */
 	unsigned long flags = GUESTMEM_F_MMAP | GUESTMEM_F_INIT_SHARED;
 
-	if (!IS_ENABLED(CONFIG_HIGHMEM) && can_set_direct_map())
+	if (!IS_ENABLED(CONFIG_HIGHMEM) && can_set_direct_map() &&
+	    guestmem_clear_ready())
 		flags |= GUESTMEM_F_NO_DIRECT_MAP;
 	return flags;
 }
@@ -333,8 +337,8 @@ EXPORT_SYMBOL_GPL(guestmem_supported_flags);
  * @flags: %GUESTMEM_F_NO_DIRECT_MAP: keep every page of the file out of
  *	the kernel direct map, shared or private, from its allocation until
  *	it is freed; GUP and pins of the file's pages fail (-EFAULT), and
- *	the library never writes them through the kernel (a page is zeroed
- *	before it leaves).
+ *	the kernel writes them only to zero each on its first use, through
+ *	a mapping of that one page that only the CPU doing it has.
  *	%GUESTMEM_F_MMAP: keep a shared/private state per page, changed by
  *	guestmem_convert(), and let the host mmap() the shared pages.
  *	%GUESTMEM_F_INIT_SHARED (with %GUESTMEM_F_MMAP): every page starts
@@ -536,6 +540,7 @@ static int __init guestmem_init(void)
 	}
 	/* Guest memory is never executed by the host. */
 	guestmem_mnt->mnt_flags |= MNT_NOEXEC;
+	guestmem_clear_init();
 	guestmem_debugfs_init();
 	return 0;
 }

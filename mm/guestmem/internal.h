@@ -147,6 +147,9 @@ struct folio *guestmem_lookup_folio(struct guestmem *gm, pgoff_t index,
 int guestmem_zap_folios(struct guestmem *gm, struct folio **folios,
 			unsigned int nr, struct guestmem_batch *batch);
 void guestmem_unzap_folio(struct guestmem *gm, struct folio *folio);
+void guestmem_clear_folio(struct folio *folio);
+void __init guestmem_clear_init(void);
+bool guestmem_clear_ready(void);
 void guestmem_flush_range(struct guestmem *gm, unsigned long start,
 			  unsigned long end, unsigned int nr_folios);
 void guestmem_flush(struct guestmem *gm, struct guestmem_batch *batch);

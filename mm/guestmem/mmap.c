@@ -55,13 +55,9 @@ static vm_fault_t guestmem_fault(struct vm_fault *vmf)
 		ret = VM_FAULT_HWPOISON;
 		goto out;
 	}
-	/*
-	 * First touch: the host sees zeroes, as with any new file page.  A
-	 * folio out of the direct map was zeroed before it left.
-	 */
+	/* First touch: the host sees zeroes, as with any new file page. */
 	if (!folio_test_uptodate(folio)) {
-		if (!folio_test_checked(folio))
-			folio_zero_range(folio, 0, folio_size(folio));
+		guestmem_clear_folio(folio);
 		folio_mark_uptodate(folio);
 	}
 	vmf->page = folio_file_page(folio, index);
