@@ -2,8 +2,8 @@
 /*
  * KUnit suite "guestmem_direct_map": files kept out of the kernel direct
  * map (direct_map.c): pages out and back, one flush per call, large folios,
- * contiguous folios out in one range operation, removal failing halfway and
- * a lookup racing with an unflushed fallocate.
+ * zeroing on first use, contiguous folios out in one range operation,
+ * removal failing halfway and a lookup racing with an unflushed fallocate.
  */
 #include <kunit/static_stub.h>
 #include <kunit/test.h>
@@ -17,6 +17,7 @@
 #include <linux/module.h>
 #include <linux/pagemap.h>
 #include <linux/set_memory.h>
+#include <linux/vmalloc.h>
 
 #include "guestmem_kunit.h"
 
@@ -121,6 +122,54 @@ static struct folio *grab_large_folio(struct guestmem *gm, pgoff_t index)
 	return folio;
 }
 
+/* What the allocator may leave in a page: anything but zeroes. */
+#define STALE	0xa5
+
+/* grab_large_folio(), with its new folios holding STALE bytes. */
+static struct folio *grab_stale_folio(struct guestmem *gm, pgoff_t index)
+{
+	struct address_space *mapping = gmt_fake()->mapping;
+	struct folio *folio;
+
+	folio = filemap_lock_folio(mapping, index);
+	if (!IS_ERR(folio))
+		return folio;
+	folio = filemap_alloc_folio(mapping_gfp_mask(mapping), LARGE_ORDER);
+	if (!folio)
+		return ERR_PTR(-ENOMEM);
+	memset(folio_address(folio), STALE, folio_size(folio));
+	if (filemap_add_folio(mapping, folio, ALIGN_DOWN(index, LARGE_NR),
+			      GFP_KERNEL)) {
+		folio_put(folio);
+		return ERR_PTR(-ENOMEM);
+	}
+	return folio;
+}
+
+/*
+ * Whether every byte of @folio is @byte, or, with @write, make it so:
+ * through a mapping of its own, as the folio may be out of the direct map.
+ */
+static bool folio_bytes(struct kunit *test, struct folio *folio, int byte,
+			bool write)
+{
+	bool ok = true;
+	unsigned long i;
+
+	for (i = 0; i < folio_nr_pages(folio); i++) {
+		struct page *page = folio_page(folio, i);
+		void *p = vmap(&page, 1, VM_MAP, PAGE_KERNEL);
+
+		KUNIT_ASSERT_NOT_NULL(test, p);
+		if (write)
+			memset(p, byte, PAGE_SIZE);
+		else if (memchr_inv(p, byte, PAGE_SIZE))
+			ok = false;
+		vunmap(p);
+	}
+	return ok;
+}
+
 static struct file *create_no_direct_map(struct kunit *test)
 {
 	struct fake_backend *fb = test->priv;
@@ -193,6 +242,60 @@ static void guestmem_test_no_direct_map_large(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(held), LARGE_NR);
 	KUNIT_EXPECT_EQ(test, fb->frees, 2 * LARGE_NR);
 	folio_put(held);
+}
+
+/*
+ * A folio leaves the direct map as the allocator gave it, and is zeroed
+ * on its first use without coming back (guestmem_clear_folio()).  When it
+ * leaves the file, a folio that was used is zeroed in the direct map
+ * before it is freed; one never used is not, as it holds only what the
+ * allocator gave.
+ */
+static void guestmem_test_no_direct_map_first_use(struct kunit *test)
+{
+	struct folio *used, *unused, *folio;
+	struct guestmem_binding b;
+	struct file *file;
+
+	file = create_no_direct_map(test);
+	kunit_activate_static_stub(test, guestmem_grab_folio, grab_stale_folio);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 2 * LARGE_NR), 0);
+	used = gmt_cached_folio(test, file, 0);
+	unused = gmt_cached_folio(test, file, LARGE_NR);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(used), 0);
+	KUNIT_EXPECT_FALSE(test, folio_test_uptodate(used));
+	KUNIT_EXPECT_TRUE(test, folio_bytes(test, used, STALE, false));
+
+	/* A lookup that does not prepare hands out no contents: no zeroing. */
+	folio = guestmem_get_folio(&b, 1, 0);
+	KUNIT_ASSERT_PTR_EQ(test, folio, used);
+	folio_unlock(folio);
+	folio_put(folio);
+	KUNIT_EXPECT_TRUE(test, folio_bytes(test, used, STALE, false));
+
+	folio = guestmem_get_folio(&b, 1, GUESTMEM_GET_PREPARE);
+	KUNIT_ASSERT_PTR_EQ(test, folio, used);
+	KUNIT_EXPECT_TRUE(test, folio_test_uptodate(folio));
+	folio_unlock(folio);
+	folio_put(folio);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(used), 0);
+	KUNIT_EXPECT_TRUE(test, folio_bytes(test, used, 0, false));
+
+	/* The guest writes its data; it must not reach the allocator. */
+	folio_bytes(test, used, 0x3c, true);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
+					 0, 2 * LARGE_NR), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(used), LARGE_NR);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(unused), LARGE_NR);
+	KUNIT_EXPECT_TRUE(test, folio_bytes(test, used, 0, false));
+	KUNIT_EXPECT_TRUE(test, folio_bytes(test, unused, STALE, false));
+	folio_put(used);
+	folio_put(unused);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
 }
 
 /*
@@ -523,6 +626,7 @@ static void guestmem_test_direct_map_merged(struct kunit *test)
 static struct kunit_case guestmem_direct_map_cases[] = {
 	KUNIT_CASE(guestmem_test_no_direct_map),
 	KUNIT_CASE(guestmem_test_no_direct_map_large),
+	KUNIT_CASE(guestmem_test_no_direct_map_first_use),
 	KUNIT_CASE(guestmem_test_no_direct_map_failure),
 	KUNIT_CASE(guestmem_test_no_direct_map_ranges),
 	KUNIT_CASE(guestmem_test_no_direct_map_racing_lookup),
