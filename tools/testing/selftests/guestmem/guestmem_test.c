@@ -209,7 +209,7 @@ FIXTURE_VARIANT_ADD(gmem, default_vm) {
 	.private_mem = false,
 };
 
-#ifdef __x86_64__
+#if defined(__x86_64__) || defined(__aarch64__)
 FIXTURE_VARIANT_ADD(gmem, default_vm_mmap) {
 	.vm_type = 0,
 	.private_mem = false,
@@ -221,7 +221,9 @@ FIXTURE_VARIANT_ADD(gmem, default_vm_mmap_shared) {
 	.private_mem = false,
 	.flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED,
 };
+#endif
 
+#ifdef __x86_64__
 FIXTURE_VARIANT_ADD(gmem, sw_protected_vm) {
 	.vm_type = KVM_X86_SW_PROTECTED_VM,
 	.private_mem = true,
@@ -248,7 +250,10 @@ FIXTURE_SETUP(gmem)
 	self->size = GMEM_PAGES * self->page;
 	if (!open_vm(_metadata, &self->kvm, &self->vm, variant->vm_type))
 		return;
-	/* x86_64 offers MMAP on both VM types; these variants exist only there. */
+	/*
+	 * x86_64 offers MMAP on both VM types, arm64 on its default VM; the
+	 * variants exist only there.
+	 */
 	ASSERT_EQ(variant->flags, variant->flags & gmu_gmem_flags(self->vm));
 }
 
@@ -264,8 +269,8 @@ FIXTURE_TEARDOWN(gmem)
  * kvm_main.c, kvm_vm_ioctl_check_extension_generic():
  *	case KVM_CAP_GUEST_MEMFD: return !kvm || kvm_arch_has_private_mem(kvm) ||
  *					 kvm_arch_gmem_supports_mmap(kvm);
- * so every x86_64 VM without protected state has guest_memfd (gmem-only
- * memslots), and on arm64 only /dev/kvm says yes.
+ * so every x86_64 VM without protected state and every arm64 VM has
+ * guest_memfd (gmem-only memslots).
  * KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES: PRIVATE wherever MMAP is offered.
  */
 TEST_F(gmem, cap_on_vm_fd)
@@ -273,9 +278,7 @@ TEST_F(gmem, cap_on_vm_fd)
 	int mmap = !!(gmu_gmem_flags(self->vm) & GUEST_MEMFD_FLAG_MMAP);
 
 	ASSERT_EQ(1, ioctl(self->kvm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD));
-#ifdef __x86_64__
 	ASSERT_EQ(1, mmap);
-#endif
 	ASSERT_EQ(variant->private_mem || mmap,
 		  ioctl(self->vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD));
 	ASSERT_EQ(mmap ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0,
@@ -340,12 +343,25 @@ TEST_F(gmem, create_invalid_flags)
 	}
 }
 
+#ifdef __aarch64__
+/* CTR_EL0.DIC: no I-cache invalidation is needed for coherence. */
+static bool arm64_dic(void)
+{
+	__u64 ctr;
+
+	asm volatile("mrs %0, ctr_el0" : "=r" (ctr));
+	return ctr & (1ULL << 29);
+}
+#endif
+
 /*
  * KVM_CAP_GUEST_MEMFD_FLAGS (244, as upstream): GUEST_MEMFD_FLAG_NO_DIRECT_MAP
  * wherever guestmem can change the direct map (x86_64 and arm64), on
- * /dev/kvm and on VM types without protected state (not SEV-SNP); MMAP and
- * INIT_SHARED where the architecture serves gmem-only memslots (x86_64).
- * A kernel without the capability reports 0, and the test skips.
+ * /dev/kvm and on VM types without protected state (not SEV-SNP), and on
+ * arm64 only where KVM's stage-2 mappings need no cache maintenance through
+ * the linear map (FWB and DIC); MMAP and INIT_SHARED where the architecture
+ * serves gmem-only memslots (x86_64, arm64).  A kernel without the
+ * capability reports 0, and the test skips.
  */
 TEST_F(gmem, flags_cap)
 {
@@ -353,8 +369,14 @@ TEST_F(gmem, flags_cap)
 
 	if (!gmu_gmem_flags(self->kvm))
 		SKIP(return, "KVM_CAP_GUEST_MEMFD_FLAGS is not supported");
-#ifdef __x86_64__
+#if defined(__x86_64__) || defined(__aarch64__)
 	want |= GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
+#endif
+#ifdef __aarch64__
+	/* FWB cannot be read from user space: with DIC, either answer. */
+	if (!arm64_dic() ||
+	    !(gmu_gmem_flags(self->kvm) & GUEST_MEMFD_FLAG_NO_DIRECT_MAP))
+		want &= ~GUEST_MEMFD_FLAG_NO_DIRECT_MAP;
 #endif
 	ASSERT_EQ(want, gmu_gmem_flags(self->kvm));
 	ASSERT_EQ(want, gmu_gmem_flags(self->vm));
@@ -2639,5 +2661,148 @@ TEST_F(bind, fdinfo_bindings)
 	ASSERT_EQ(0, gmu_delete_region(self->vm, 1));
 	ASSERT_EQ(0, gmu_fdinfo_num(self->gmem, "guestmem-bindings"));
 }
+
+#ifdef __aarch64__
+/*
+ * arm64 guest code, EL1 with the MMU off: x0 is the guest address of a
+ * data word, x2 an address without a memslot.  Reads the word, writes it
+ * plus one just after it, and writes the same value to x2 (a
+ * KVM_EXIT_MMIO the VMM sees), then starts again: each KVM_RUN is one
+ * round.
+ */
+asm(".pushsection .rodata\n"
+	".balign 4\n"
+	".globl a64_guest, a64_guest_end\n"
+	"a64_guest:\n"
+	"	ldr w1, [x0]\n"
+	"	add w1, w1, #1\n"
+	"	str w1, [x0, #4]\n"
+	"	str w1, [x2]\n"
+	"	b a64_guest\n"
+	"a64_guest_end:\n"
+	".popsection\n");
+extern const char a64_guest[], a64_guest_end[];
+
+#define A64_GPA		0x40000000ULL	/* the memslot: code, then data */
+#define A64_MMIO	0x10000000ULL	/* no memslot */
+#define A64_CORE_REG(x)	(KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
+			 KVM_REG_ARM_CORE_REG(x))
+
+static void a64_set_reg(struct __test_metadata *_metadata, int vcpu, __u64 id,
+			__u64 val)
+{
+	struct kvm_one_reg reg = { .id = id, .addr = (__u64)(unsigned long)&val };
+
+	ASSERT_EQ(0, ioctl(vcpu, KVM_SET_ONE_REG, &reg));
+}
+
+/* One KVM_RUN: the guest's round ends in its MMIO write; returns the value. */
+static __u32 a64_round(struct __test_metadata *_metadata, int vcpu,
+		       struct kvm_run *run)
+{
+	__u32 val = 0;
+
+	ASSERT_EQ(0, ioctl(vcpu, KVM_RUN, 0)) TH_LOG("KVM_RUN: %s, exit %u",
+						      strerror(errno), run->exit_reason);
+	ASSERT_EQ(KVM_EXIT_MMIO, run->exit_reason);
+	ASSERT_EQ(A64_MMIO, run->mmio.phys_addr);
+	ASSERT_TRUE(run->mmio.is_write);
+	ASSERT_EQ(4, run->mmio.len);
+	memcpy(&val, run->mmio.data, sizeof(val));
+	return val;
+}
+
+/*
+ * arm64, default VM: all of the guest's memory is one guest_memfd created
+ * MMAP | INIT_SHARED, mapped by the VMM and bound as a gmem-only memslot
+ * at that mapping.  The guest runs its code from that memory, reads what
+ * the VMM wrote and writes back; the VMM sees it through its mapping.  A
+ * punch hole reaches the guest (its stage-2 entry goes, the next access
+ * faults in a zeroed page), and a conversion in place to private and
+ * back keeps the data: the host cannot touch the page meanwhile, the
+ * guest (of a VM without private memory) still can.
+ */
+TEST(arm64_default_vm_gmem_only)
+{
+	const __u64 flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
+	const int punch = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	__u64 page = page_size(), size = GMEM_PAGES * page, err;
+	struct kvm_vcpu_init init;
+	int kvm, vm, fd, vcpu, run_size;
+	struct kvm_run *run;
+	__u32 *data;
+	char *m;
+
+	if (!open_vm(_metadata, &kvm, &vm, 0))
+		return;
+	ASSERT_EQ(1, ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD));
+	ASSERT_EQ(flags, gmu_gmem_flags(vm) & flags);
+
+	fd = gmu_create_gmem(vm, size, flags);
+	ASSERT_LE(0, fd);
+	m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	memcpy(m, a64_guest, a64_guest_end - a64_guest);
+	data = (__u32 *)(m + page);
+	data[0] = 41;
+	/* A file without MMAP cannot back a memslot of this VM. */
+	{
+		int plain = gmu_create_gmem(vm, size, 0);
+
+		ASSERT_LE(0, plain);
+		ASSERT_EQ(-1, gmu_set_region(vm, 0, KVM_MEM_GUEST_MEMFD, A64_GPA,
+					     size, m, plain, 0));
+		ASSERT_EQ(EINVAL, errno);
+		ASSERT_EQ(0, close(plain));
+	}
+	ASSERT_EQ(0, gmu_set_region(vm, 0, KVM_MEM_GUEST_MEMFD, A64_GPA, size,
+				    m, fd, 0));
+
+	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	ASSERT_LE(0, vcpu);
+	run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	ASSERT_LE((int)sizeof(*run), run_size);
+	run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	ASSERT_NE(MAP_FAILED, run);
+	ASSERT_EQ(0, ioctl(vm, KVM_ARM_PREFERRED_TARGET, &init));
+	ASSERT_EQ(0, ioctl(vcpu, KVM_ARM_VCPU_INIT, &init));
+	a64_set_reg(_metadata, vcpu, A64_CORE_REG(regs.pc), A64_GPA);
+	a64_set_reg(_metadata, vcpu, A64_CORE_REG(regs.regs[0]), A64_GPA + page);
+	a64_set_reg(_metadata, vcpu, A64_CORE_REG(regs.regs[2]), A64_MMIO);
+
+	ASSERT_EQ(42, a64_round(_metadata, vcpu, run));
+	ASSERT_EQ(42, data[1]);
+
+	/* The page leaves the file: the guest gets a new, zeroed one. */
+	ASSERT_EQ(0, fallocate(fd, punch, page, page));
+	ASSERT_EQ(1, a64_round(_metadata, vcpu, run));
+	ASSERT_EQ(0, data[0]);
+	ASSERT_EQ(1, data[1]);
+
+	/* What the VMM writes, the guest reads: the same folio. */
+	data[0] = 99;
+	ASSERT_EQ(100, a64_round(_metadata, vcpu, run));
+	ASSERT_EQ(100, data[1]);
+
+	/* In place: private (the host loses it), the guest goes on, shared. */
+	ASSERT_EQ(0, gmem_convert(fd, page, page, true,
+				  KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE, &err));
+	ASSERT_TRUE(touch_bus((char *)data, false, 0));
+	ASSERT_EQ(101, a64_round(_metadata, vcpu, run));
+	ASSERT_EQ(0, gmem_convert(fd, page, page, false,
+				  KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE, &err));
+	ASSERT_FALSE(touch_bus((char *)data, false, 0));
+	ASSERT_EQ(100, data[0]);
+	ASSERT_EQ(101, data[1]);
+
+	ASSERT_EQ(0, munmap(run, run_size));
+	ASSERT_EQ(0, close(vcpu));
+	ASSERT_EQ(0, gmu_delete_region(vm, 0));
+	ASSERT_EQ(0, munmap(m, size));
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, close(vm));
+	ASSERT_EQ(0, close(kvm));
+}
+#endif /* __aarch64__ */
 
 TEST_HARNESS_MAIN
