@@ -2670,18 +2670,13 @@ TEST_F(bind, fdinfo_bindings)
  * KVM_EXIT_MMIO the VMM sees), then starts again: each KVM_RUN is one
  * round.
  */
-asm(".pushsection .rodata\n"
-	".balign 4\n"
-	".globl a64_guest, a64_guest_end\n"
-	"a64_guest:\n"
-	"	ldr w1, [x0]\n"
-	"	add w1, w1, #1\n"
-	"	str w1, [x0, #4]\n"
-	"	str w1, [x2]\n"
-	"	b a64_guest\n"
-	"a64_guest_end:\n"
-	".popsection\n");
-extern const char a64_guest[], a64_guest_end[];
+static const __u32 a64_guest[] = {	/* A64, little endian as the host */
+	0xb9400001,	/* 0: ldr w1, [x0] */
+	0x11000421,	/* add w1, w1, #1 */
+	0xb9000401,	/* str w1, [x0, #4] */
+	0xb9000041,	/* str w1, [x2] */
+	0x17fffffc,	/* b 0b */
+};
 
 #define A64_GPA		0x40000000ULL	/* the memslot: code, then data */
 #define A64_MMIO	0x10000000ULL	/* no memslot */
@@ -2702,8 +2697,9 @@ static __u32 a64_round(struct __test_metadata *_metadata, int vcpu,
 {
 	__u32 val = 0;
 
-	ASSERT_EQ(0, ioctl(vcpu, KVM_RUN, 0)) TH_LOG("KVM_RUN: %s, exit %u",
-						      strerror(errno), run->exit_reason);
+	ASSERT_EQ(0, ioctl(vcpu, KVM_RUN, 0))
+		TH_LOG("KVM_RUN: %s, exit %u", strerror(errno),
+		       run->exit_reason);
 	ASSERT_EQ(KVM_EXIT_MMIO, run->exit_reason);
 	ASSERT_EQ(A64_MMIO, run->mmio.phys_addr);
 	ASSERT_TRUE(run->mmio.is_write);
@@ -2742,7 +2738,7 @@ TEST(arm64_default_vm_gmem_only)
 	ASSERT_LE(0, fd);
 	m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, m);
-	memcpy(m, a64_guest, a64_guest_end - a64_guest);
+	memcpy(m, a64_guest, sizeof(a64_guest));
 	data = (__u32 *)(m + page);
 	data[0] = 41;
 	/* A file without MMAP cannot back a memslot of this VM. */
