@@ -23,7 +23,7 @@ phase() {
 	t0=$(now)
 	log "== $name"
 	"$@" || rc=$?
-	phases="$phases$(printf '%-28s %4ss' "$name" $(($(now) - t0)))\n"
+	phases="$phases$(printf '%-32s %4ss' "$name" $(($(now) - t0)))\n"
 	return $rc
 }
 
@@ -34,21 +34,22 @@ harness_fail() {
 	echo "0 1 0" >> "$counts"
 }
 
-# boot_plan ARCH KERNEL INITRD LOG BUDGET: boot and run the plan.  When
+# boot_plan ARCH KERNEL INITRD LOG BUDGET [CMDLINE]: boot and run the plan.  When
 # a plan entry hangs the guest or kills its kernel, the watchdog of
 # run-qemu.sh stops QEMU and the next boot resumes after that entry
 # (gmfrom=N), up to MAX_BOOTS boots within BUDGET seconds.  LOG gets the
 # console of every boot, separated by host markers parse.py knows.
 boot_plan() {
-	local arch=$1 kernel=$2 initrd=$3 logf=$4 budget=$5
-	local deadline=$(($(now) + budget)) boot=1 from=1 hung total seg
+	local arch=$1 kernel=$2 initrd=$3 logf=$4 budget=$5 extra=${6:-}
+	local deadline=$(($(now) + budget)) boot=1 from=1 hung total seg label
+	label=$(basename "$logf" -test.log)
 	total=$(grep -c . "$initrd.plan")
 	: > "$logf"
 	while :; do
 		seg=$logf.boot$boot
-		phase "$arch: boot $boot + tests" "$TOP/harness/run-qemu.sh" "$arch" \
+		phase "$label: boot $boot + tests" "$TOP/harness/run-qemu.sh" "$arch" \
 			"$kernel" "$initrd" "$seg" $((deadline - $(now))) \
-			"$([ "$from" = 1 ] || echo "gmfrom=$from")"
+			"$extra$([ "$from" = 1 ] || echo " gmfrom=$from")"
 		[ "$boot" = 1 ] ||
 			echo "GUESTMEM-HARNESS-HOST: boot $boot resumes the plan at entry $from" >> "$logf"
 		cat "$seg" >> "$logf"
@@ -56,7 +57,7 @@ boot_plan() {
 		hung=$(cat "$seg.running" 2>/dev/null || true)
 		rm -f "$seg" "$seg.running"
 		[ -n "$hung" ] || return 0
-		log "$arch: plan entry $hung did not finish; resuming after it"
+		log "$label: plan entry $hung did not finish; resuming after it"
 		from=$((hung + 1))
 		boot=$((boot + 1))
 		[ "$from" -le "$total" ] && [ "$boot" -le "${MAX_BOOTS:-4}" ] &&
@@ -98,15 +99,26 @@ for arch in $arches; do
 	budget=$(awk -F'\t' '{ s += $2 } END { print s + 120 }' "$initrd.plan")
 	cap=${BOOT_TIMEOUT_CAP:-1200}
 	[ "$budget" -le "$cap" ] || budget=$cap
-	boot_plan "$arch" "$obj/$KIMAGE" "$initrd" "$logs/$arch-test.log" "$budget"
 	suites=$(grep -v '^#' "$TOP/harness/kunit-suites" | sed 's/^/--kunit-suite /' | tr '\n' ' ')
-	# shellcheck disable=SC2086
-	python3 "$TOP/harness/parse.py" --label "$arch" --counts "$counts" $suites \
-		"$logs/$arch-test.log" || true
-	log "$arch console log: $logs/$arch-test.log"
+	# arm64 runs the whole plan once per KVM mode: nVHE, and protected
+	# (pKVM), each a label of its own; x86_64 boots once.
+	variants=-
+	[ "$arch" != arm64 ] || variants=${ARM64_KVM_MODES:-nvhe protected}
+	for v in $variants; do
+		label=$arch extra=
+		if [ "$v" != - ]; then
+			label=$arch-$v extra="kvm-arm.mode=$v"
+		fi
+		boot_plan "$arch" "$obj/$KIMAGE" "$initrd" "$logs/$label-test.log" \
+			"$budget" "$extra"
+		# shellcheck disable=SC2086
+		python3 "$TOP/harness/parse.py" --label "$label" --counts "$counts" $suites \
+			"$logs/$label-test.log" || true
+		log "$label console log: $logs/$label-test.log"
+	done
 done
 
-printf '\nphase timings:\n%b%-28s %4ss\n\n' "$phases" total $(($(now) - t_start))
+printf '\nphase timings:\n%b%-32s %4ss\n\n' "$phases" total $(($(now) - t_start))
 read -r p f s < <(awk '{ p += $1; f += $2; s += $3 } END { print p+0, f+0, s+0 }' "$counts")
 echo "$p passed, $f failed, $s skipped"
 [ "$f" = 0 ]
