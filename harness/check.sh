@@ -7,7 +7,8 @@
 #   clang (LLVM=1)                   the x86_64 test config, own O= dir
 #   coccicheck MODE=report           our directories
 #   kernel-doc -Wall                 include/linux/guestmem.h
-#   module symbols                   kvm.ko, kvm-amd.ko vs stock (harness/modsyms.sh)
+#   module symbols                   kvm.ko, kvm-amd.ko, arm64 KVM built-in.a vs
+#                                    stock (harness/modsyms.sh)
 #   patch series                     `make patches`, git am on pristine, build
 # Findings in upstream files we do not touch are ignored.  Exits non-zero
 # when any gate finds anything.

@@ -11,20 +11,29 @@
 #     flush_tlb_kernel_range, filemap and truncation internals, anonymous
 #     inode constructors), or
 #   - mm/guestmem/ exports anything but guestmem_*() functions.
+# arm64 KVM is built in (bool), so there is no module to look at: the same
+# rule is applied to arch/arm64/kvm/built-in.a (which also holds
+# virt/kvm/ and the EL2 objects), comparing the symbols it needs from the
+# rest of the kernel (undefined in it, defined in none of its objects)
+# with stock's, built with the same arm64 test configuration.  Stock
+# arm64 has no guest_memfd at all, so what virt/kvm/guest_memfd.c needs
+# on top of guestmem_*() is new there: a symbol is allowed if stock's
+# x86 kvm.ko, whose guest_memfd is the generic code, already needs it.
 
 . "$(dirname "$0")/lib.sh"
 
-arch_setup x86_64
 tree=$(tree_dir guestmem)
 out=$BUILD/logs/check
 mkdir -p "$out"
 : > "$out/modsyms-build.log"
-for t in guestmem stock; do
-	"$TOP/harness/build-kernel.sh" $t x86_64 test >/dev/null 2>>"$out/modsyms-build.log" || {
-		tail -5 "$out/modsyms-build.log"
-		echo "modsyms: the $t x86_64 test kernel does not build"
-		exit 1
-	}
+for a in x86_64 arm64; do
+	for t in guestmem stock; do
+		"$TOP/harness/build-kernel.sh" $t $a test >/dev/null 2>>"$out/modsyms-build.log" || {
+			tail -5 "$out/modsyms-build.log"
+			echo "modsyms: the $t $a test kernel does not build"
+			exit 1
+		}
+	done
 done
 ours=$(obj_dir guestmem x86_64 test)
 stock=$(obj_dir stock x86_64 test)
@@ -59,6 +68,40 @@ for m in kvm kvm-amd; do
 		rc=1
 	fi
 done
+
+# Undefined symbols of an archive's objects that none of them defines:
+# what the archive takes from the rest of the kernel.
+external() {
+	LC_ALL=C comm -23 \
+		<(nm -u "$1" 2>/dev/null | awk 'NF == 2 { print $2 }' | LC_ALL=C sort -u) \
+		<(nm --defined-only "$1" 2>/dev/null | awk 'NF == 3 { print $3 }' | LC_ALL=C sort -u)
+}
+
+o=$(obj_dir guestmem arm64 test)/arch/arm64/kvm/built-in.a
+s=$(obj_dir stock arm64 test)/arch/arm64/kvm/built-in.a
+if ! grep -q '^CONFIG_KVM=y' "$(obj_dir guestmem arm64 test)/.config" ||
+   [ ! -f "$o" ] || [ ! -f "$s" ]; then
+	echo "modsyms: arm64 KVM is not built in (ours: $o, stock: $s)"
+	rc=1
+else
+	new=$(LC_ALL=C comm -13 <(external "$s") <(external "$o"))
+	gone=$(LC_ALL=C comm -23 <(external "$s") <(external "$o"))
+	echo "arm64 KVM (built-in.a) needs, beyond stock 6.12's:" ${new:-nothing}
+	echo "arm64 KVM (built-in.a) no longer needs:" ${gone:-nothing}
+	[ -n "$(external "$o")" ] || { echo "modsyms: no undefined symbol in $o"; rc=1; }
+	x86kvm=$(find "$stock/arch/x86/kvm" -name kvm.ko)
+	bad=$(LC_ALL=C comm -23 <(printf '%s\n' $new | grep -v '^guestmem_' || true) \
+		<(undef "$x86kvm"))
+	if [ -n "$bad" ]; then
+		echo "modsyms: arm64 KVM needs symbols other than guestmem_*() and what stock's x86 kvm.ko needs:" $bad
+		rc=1
+	fi
+	bad=$(external "$o" | grep -E "$FORBIDDEN" || true)
+	if [ -n "$bad" ]; then
+		echo "modsyms: arm64 KVM needs low-level mm symbols:" $bad
+		rc=1
+	fi
+fi
 
 exports=$(cd "$tree" && grep -ho 'EXPORT_SYMBOL[A-Z_]*([a-z0-9_]*' mm/guestmem/*.c |
 	sed 's/.*(//' | LC_ALL=C sort -u)
