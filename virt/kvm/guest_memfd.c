@@ -183,13 +183,21 @@ static const struct guestmem_ops kvm_gmem_ops = {
  * architecture hooks do not reach private pages through it (SEV-SNP's do).
  * MMAP and INIT_SHARED need an architecture that serves gmem-only
  * memslots; INIT_SHARED is offered wherever MMAP is, VMs with private
- * memory included, since the file, not the VM, keeps the state.  For
- * /dev/kvm, NO_DIRECT_MAP is reported if some VM may use it: an
- * architecture whose answer does not depend on the VM gives it with
- * kvm_arch_gmem_no_direct_map_any().
+ * memory included, since the file, not the VM, keeps the state, unless
+ * the architecture says a VM's memory must start private (arm64's
+ * protected VMs).  For /dev/kvm, NO_DIRECT_MAP is reported if some VM may
+ * use it: an architecture whose answer does not depend on the VM gives it
+ * with kvm_arch_gmem_no_direct_map_any().
  */
 #ifndef kvm_arch_gmem_no_direct_map_any
 #define kvm_arch_gmem_no_direct_map_any()	true
+#endif
+
+#ifndef kvm_arch_gmem_supports_init_shared
+static inline bool kvm_arch_gmem_supports_init_shared(struct kvm *kvm)
+{
+	return true;
+}
 #endif
 
 u64 kvm_gmem_supported_flags(struct kvm *kvm)
@@ -197,8 +205,11 @@ u64 kvm_gmem_supported_flags(struct kvm *kvm)
 	u64 flags = 0;
 	bool no_direct_map;
 
-	if (!kvm || kvm_arch_gmem_supports_mmap(kvm))
-		flags |= GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
+	if (!kvm || kvm_arch_gmem_supports_mmap(kvm)) {
+		flags |= GUEST_MEMFD_FLAG_MMAP;
+		if (!kvm || kvm_arch_gmem_supports_init_shared(kvm))
+			flags |= GUEST_MEMFD_FLAG_INIT_SHARED;
+	}
 
 	no_direct_map = kvm ? kvm_arch_gmem_supports_no_direct_map(kvm) :
 			      kvm_arch_gmem_no_direct_map_any();
