@@ -2803,6 +2803,239 @@ TEST(arm64_default_vm_gmem_only)
 	ASSERT_EQ(0, close(vm));
 	ASSERT_EQ(0, close(kvm));
 }
+
+/*
+ * arm64 protected VMs (KVM_VM_TYPE_ARM_PROTECTED, bit 31 as upstream):
+ * KVM_CREATE_VM takes the type only when the host runs KVM in protected
+ * mode (kvm-arm.mode=protected on its command line) and refuses it with
+ * EINVAL otherwise.  The guest code and the hypercall values are in
+ * guestmem_util.h, shared with harness/demo/pkvm-demo.c.
+ */
+static bool arm64_protected_mode(struct __test_metadata *_metadata)
+{
+	char line[4096] = "";
+	FILE *f = fopen("/proc/cmdline", "r");
+
+	ASSERT_NE(NULL, f);
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	return !!strstr(line, "kvm-arm.mode=protected");
+}
+
+static __u64 a64_get_reg(struct __test_metadata *_metadata, int vcpu, __u64 id)
+{
+	__u64 val = 0;
+	struct kvm_one_reg reg = { .id = id, .addr = (__u64)(unsigned long)&val };
+
+	ASSERT_EQ(0, ioctl(vcpu, KVM_GET_ONE_REG, &reg));
+	return val;
+}
+
+/* One KVM_RUN that must end in the guest's 64-bit report; returns it. */
+static __u64 a64_report(struct __test_metadata *_metadata, int vcpu,
+			struct kvm_run *run)
+{
+	__u64 val = 0;
+
+	ASSERT_EQ(0, ioctl(vcpu, KVM_RUN, 0))
+		TH_LOG("KVM_RUN: %s", strerror(errno));
+	ASSERT_EQ(KVM_EXIT_MMIO, run->exit_reason)
+		TH_LOG("exit %u, hypercall nr %#llx", run->exit_reason,
+		       (unsigned long long)run->hypercall.nr);
+	ASSERT_EQ(A64_MMIO, run->mmio.phys_addr);
+	ASSERT_TRUE(run->mmio.is_write);
+	ASSERT_EQ(8, run->mmio.len);
+	memcpy(&val, run->mmio.data, sizeof(val));
+	return val;
+}
+
+/*
+ * One KVM_RUN that must end in a MEM_SHARE or MEM_UNSHARE exit of @gpa;
+ * checks what KVM put in the exit and the guest's x0 it preset.
+ */
+static void a64_mem_exit(struct __test_metadata *_metadata, int vcpu,
+			 struct kvm_run *run, __u32 func, __u64 gpa, __u64 page)
+{
+	ASSERT_EQ(0, ioctl(vcpu, KVM_RUN, 0))
+		TH_LOG("KVM_RUN: %s", strerror(errno));
+	ASSERT_EQ(KVM_EXIT_HYPERCALL, run->exit_reason)
+		TH_LOG("exit %u", run->exit_reason);
+	ASSERT_EQ(func, run->hypercall.nr);
+	ASSERT_EQ(gpa, run->hypercall.args[0]);
+	ASSERT_EQ(page, run->hypercall.args[1]);
+	ASSERT_EQ(0, run->hypercall.flags & KVM_HYPERCALL_EXIT_SMC);
+	ASSERT_EQ(GMU_SMCCC_NOT_SUPPORTED,
+		  a64_get_reg(_metadata, vcpu, A64_CORE_REG(regs.regs[0])));
+}
+
+/*
+ * The type is accepted exactly in protected mode; an unknown type bit
+ * never is.  A protected VM's memory starts private and is guest_memfd
+ * only: no INIT_SHARED file, no memslot without a guest_memfd.
+ */
+TEST(arm64_protected_vm_type)
+{
+	__u64 page = page_size(), size = GMEM_PAGES * page;
+	int kvm, vm, fd;
+	__u64 flags;
+	void *anon;
+
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		SKIP(return, "/dev/kvm: %s", strerror(errno));
+	ASSERT_EQ(-1, ioctl(kvm, KVM_CREATE_VM, 1UL << 30));
+	ASSERT_EQ(EINVAL, errno);
+	vm = ioctl(kvm, KVM_CREATE_VM, KVM_VM_TYPE_ARM_PROTECTED);
+	if (!arm64_protected_mode(_metadata)) {
+		ASSERT_EQ(-1, vm);
+		ASSERT_EQ(EINVAL, errno);
+		ASSERT_EQ(0, close(kvm));
+		return;
+	}
+	ASSERT_LE(0, vm) TH_LOG("KVM_CREATE_VM(PROTECTED): %s", strerror(errno));
+
+	flags = gmu_gmem_flags(vm);
+	ASSERT_TRUE(flags & GUEST_MEMFD_FLAG_MMAP);
+	ASSERT_FALSE(flags & GUEST_MEMFD_FLAG_INIT_SHARED);
+	ASSERT_EQ(-1, gmu_create_gmem(vm, size, GUEST_MEMFD_FLAG_MMAP |
+					       GUEST_MEMFD_FLAG_INIT_SHARED));
+	ASSERT_EQ(EINVAL, errno);
+	/* /dev/kvm still offers it, for VMs of the default type. */
+	ASSERT_TRUE(gmu_gmem_flags(kvm) & GUEST_MEMFD_FLAG_INIT_SHARED);
+
+	anon = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, anon);
+	ASSERT_EQ(-1, gmu_set_region(vm, 0, 0, A64_GPA, size, anon, -1, 0));
+	ASSERT_EQ(EINVAL, errno);
+	fd = gmu_create_gmem(vm, size, GUEST_MEMFD_FLAG_MMAP);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, gmu_set_region(vm, 0, KVM_MEM_GUEST_MEMFD, A64_GPA, size,
+				    anon, fd, 0));
+	ASSERT_EQ(0, gmu_delete_region(vm, 0));
+
+	ASSERT_EQ(0, munmap(anon, size));
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, close(vm));
+	ASSERT_EQ(0, close(kvm));
+}
+
+/*
+ * A protected VM shares and unshares a page with its VMM.  Its memory is
+ * one guest_memfd created MMAP (private from the start); the VMM loads
+ * the code by converting that page to shared, writing it and converting
+ * it back with its contents.  The guest finds the sharing calls in the
+ * vendor FEATURES bitmap, writes its page while private (the VMM cannot
+ * read it), shares it: KVM exits with KVM_EXIT_HYPERCALL, the VMM
+ * converts in place, reads the guest's word and writes a reply.  The
+ * guest's first MEM_UNSHARE comes while the VMM pins the page (vmsplice):
+ * the conversion fails with EAGAIN and the guest gets
+ * SMCCC_RET_INVALID_PARAMETER; once the pipe is drained its second one is
+ * accepted, and the guest reads the reply from its private page.
+ */
+TEST(arm64_protected_vm_share_unshare)
+{
+	const __u64 keep = KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE;
+	__u64 page = page_size(), size = GMEM_PAGES * page, err;
+	__u64 data_gpa = A64_GPA + page;
+	struct kvm_vcpu_init init;
+	int kvm, vm, fd, vcpu, run_size, pipefd[2];
+	struct kvm_run *run;
+	struct iovec iov;
+	char buf[64];
+	__u32 *data;
+	char *m;
+
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		SKIP(return, "/dev/kvm: %s", strerror(errno));
+	if (!arm64_protected_mode(_metadata)) {
+		ASSERT_EQ(0, close(kvm));
+		SKIP(return, "KVM does not run in protected mode");
+	}
+	vm = ioctl(kvm, KVM_CREATE_VM, KVM_VM_TYPE_ARM_PROTECTED);
+	ASSERT_LE(0, vm) TH_LOG("KVM_CREATE_VM(PROTECTED): %s", strerror(errno));
+	fd = gmu_create_gmem(vm, size, GUEST_MEMFD_FLAG_MMAP);
+	ASSERT_LE(0, fd);
+	m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	data = (__u32 *)(m + page);
+
+	/* Private from the start; the code goes in through a shared window. */
+	ASSERT_TRUE(touch_bus(m, false, 0));
+	ASSERT_EQ(0, gmem_convert(fd, 0, page, false, keep, &err));
+	memcpy(m, gmu_a64_share_guest, sizeof(gmu_a64_share_guest));
+	ASSERT_EQ(0, gmem_convert(fd, 0, page, true, keep, &err));
+	ASSERT_TRUE(touch_bus(m, false, 0));
+	ASSERT_EQ(0, gmu_set_region(vm, 0, KVM_MEM_GUEST_MEMFD, A64_GPA, size,
+				    m, fd, 0));
+
+	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	ASSERT_LE(0, vcpu);
+	run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	ASSERT_LE((int)sizeof(*run), run_size);
+	run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	ASSERT_NE(MAP_FAILED, run);
+	ASSERT_EQ(0, ioctl(vm, KVM_ARM_PREFERRED_TARGET, &init));
+	ASSERT_EQ(0, ioctl(vcpu, KVM_ARM_VCPU_INIT, &init));
+	a64_set_reg(_metadata, vcpu, A64_CORE_REG(regs.pc), A64_GPA);
+	a64_set_reg(_metadata, vcpu, A64_CORE_REG(regs.regs[19]), data_gpa);
+	a64_set_reg(_metadata, vcpu, A64_CORE_REG(regs.regs[20]), A64_MMIO);
+
+	ASSERT_EQ(GMU_PKVM_MEM_FEATURES,
+		  a64_report(_metadata, vcpu, run) & GMU_PKVM_MEM_FEATURES);
+	ASSERT_EQ(page, a64_report(_metadata, vcpu, run));
+
+	/* MEM_SHARE: the guest wrote its page while private. */
+	a64_mem_exit(_metadata, vcpu, run, GMU_PKVM_MEM_SHARE_FUNC, data_gpa, page);
+	ASSERT_TRUE(touch_bus((char *)data, false, 0));
+	ASSERT_EQ(0, gmem_convert(fd, page, page, false, keep, &err));
+	a64_set_reg(_metadata, vcpu, A64_CORE_REG(regs.regs[0]), 0);
+	ASSERT_EQ(0, a64_report(_metadata, vcpu, run));
+	ASSERT_EQ(GMU_A64_SECRET, data[0]);
+	data[1] = 0xabcd0042;
+
+	/* MEM_UNSHARE while the VMM pins the page: refused, nothing moves. */
+	ASSERT_EQ(0, pipe(pipefd));
+	iov.iov_base = data;
+	iov.iov_len = sizeof(buf);
+	ASSERT_EQ(sizeof(buf), vmsplice(pipefd[1], &iov, 1, 0));
+	a64_mem_exit(_metadata, vcpu, run, GMU_PKVM_MEM_UNSHARE_FUNC, data_gpa, page);
+	ASSERT_ERR(EAGAIN, gmem_convert(fd, page, page, true, keep, &err));
+	ASSERT_EQ(page, err);
+	a64_set_reg(_metadata, vcpu, A64_CORE_REG(regs.regs[0]),
+		    GMU_SMCCC_INVALID_PARAMETER);
+	ASSERT_EQ(GMU_SMCCC_INVALID_PARAMETER, a64_report(_metadata, vcpu, run));
+	ASSERT_FALSE(touch_bus((char *)data, false, 0));
+
+	/* The pin is gone: the guest's second MEM_UNSHARE is accepted. */
+	ASSERT_EQ(sizeof(buf), read(pipefd[0], buf, sizeof(buf)));
+	a64_mem_exit(_metadata, vcpu, run, GMU_PKVM_MEM_UNSHARE_FUNC, data_gpa, page);
+	ASSERT_EQ(0, gmem_convert(fd, page, page, true, keep, &err));
+	a64_set_reg(_metadata, vcpu, A64_CORE_REG(regs.regs[0]), 0);
+	ASSERT_EQ(0, a64_report(_metadata, vcpu, run));
+	ASSERT_EQ(0xabcd0042, a64_report(_metadata, vcpu, run));
+	ASSERT_TRUE(touch_bus((char *)data, false, 0));
+
+	/* Round two: shared again, the guest's word and the reply kept. */
+	a64_mem_exit(_metadata, vcpu, run, GMU_PKVM_MEM_SHARE_FUNC, data_gpa, page);
+	ASSERT_EQ(0, gmem_convert(fd, page, page, false, keep, &err));
+	a64_set_reg(_metadata, vcpu, A64_CORE_REG(regs.regs[0]), 0);
+	ASSERT_EQ(0, a64_report(_metadata, vcpu, run));
+	ASSERT_EQ(GMU_A64_SECRET, data[0]);
+	ASSERT_EQ(0xabcd0042, data[1]);
+
+	ASSERT_EQ(0, close(pipefd[0]));
+	ASSERT_EQ(0, close(pipefd[1]));
+	ASSERT_EQ(0, munmap(run, run_size));
+	ASSERT_EQ(0, close(vcpu));
+	ASSERT_EQ(0, gmu_delete_region(vm, 0));
+	ASSERT_EQ(0, munmap(m, size));
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, close(vm));
+	ASSERT_EQ(0, close(kvm));
+}
 #endif /* __aarch64__ */
 
 TEST_HARNESS_MAIN

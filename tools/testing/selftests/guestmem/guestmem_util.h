@@ -255,4 +255,70 @@ static inline long gmu_meminfo_kb(const char *key)
 	return val;
 }
 
+#ifdef __aarch64__
+/*
+ * arm64 protected VMs: the machine type bit (upstream's value), the pKVM
+ * vendor hypercalls a protected guest uses to share memory (their
+ * function IDs and FEATURES bits, as in <linux/arm-smccc.h>) and the
+ * SMCCC return values, which userspace headers do not have.
+ */
+#ifndef KVM_VM_TYPE_ARM_PROTECTED
+#define KVM_VM_TYPE_ARM_PROTECTED	0x80000000UL
+#endif
+#define GMU_PKVM_FEATURES_FUNC		0x86000000U
+#define GMU_PKVM_MEMINFO_FUNC		0xc6000002U
+#define GMU_PKVM_MEM_SHARE_FUNC		0xc6000003U
+#define GMU_PKVM_MEM_UNSHARE_FUNC	0xc6000004U
+/* FEATURES bits 2, 3 and 4: HYP_MEMINFO, MEM_SHARE, MEM_UNSHARE */
+#define GMU_PKVM_MEM_FEATURES		0x1cU
+#define GMU_SMCCC_NOT_SUPPORTED		((uint64_t)-1)
+#define GMU_SMCCC_INVALID_PARAMETER	((uint64_t)-3)
+/* What the guest below writes into its data page while it is private. */
+#define GMU_A64_SECRET			0xfeed0001U
+
+/*
+ * A protected guest, EL1 with the MMU off.  x19 is the guest address of
+ * its data page (private), x20 an address without a memslot; each
+ * "report" is a 64-bit MMIO write of x0 there.  Reports the vendor
+ * FEATURES bitmap and the HYP_MEMINFO granule, writes GMU_A64_SECRET
+ * into its data page, then loops: MEM_SHARE the page, report x0;
+ * MEM_UNSHARE it, report x0, again until that is SMCCC_RET_SUCCESS;
+ * report the word after its own, which the VMM wrote while the page was
+ * shared.  A64 instructions, little endian as the host.
+ */
+static const uint32_t gmu_a64_share_guest[] = {
+	0x52b0c000,	/* mov w0, #0x86000000 (FEATURES) */
+	0xd4000002,	/* hvc #0 */
+	0xf9000280,	/* str x0, [x20] */
+	0x52800040,	/* mov w0, #2 */
+	0x72b8c000,	/* movk w0, #0xc600, lsl #16 (HYP_MEMINFO) */
+	0xd2800001,	/* mov x1, #0 */
+	0xd2800002,	/* mov x2, #0 */
+	0xd2800003,	/* mov x3, #0 */
+	0xd4000002,	/* hvc #0 */
+	0xf9000280,	/* str x0, [x20] */
+	0x52800025,	/* mov w5, #1 */
+	0x72bfdda5,	/* movk w5, #0xfeed, lsl #16 */
+	0xb9000265,	/* str w5, [x19] */
+	0x52800060,	/* share: mov w0, #3 */
+	0x72b8c000,	/* movk w0, #0xc600, lsl #16 (MEM_SHARE) */
+	0xaa1303e1,	/* mov x1, x19 */
+	0xd2800002,	/* mov x2, #0 */
+	0xd2800003,	/* mov x3, #0 */
+	0xd4000002,	/* hvc #0 */
+	0xf9000280,	/* str x0, [x20] */
+	0x52800080,	/* unshare: mov w0, #4 */
+	0x72b8c000,	/* movk w0, #0xc600, lsl #16 (MEM_UNSHARE) */
+	0xaa1303e1,	/* mov x1, x19 */
+	0xd2800002,	/* mov x2, #0 */
+	0xd2800003,	/* mov x3, #0 */
+	0xd4000002,	/* hvc #0 */
+	0xf9000280,	/* str x0, [x20] */
+	0xb5ffff20,	/* cbnz x0, unshare */
+	0xb9400666,	/* ldr w6, [x19, #4] */
+	0xf9000286,	/* str x6, [x20] */
+	0x17ffffef,	/* b share */
+};
+#endif /* __aarch64__ */
+
 #endif /* GUESTMEM_UTIL_H */
