@@ -21,7 +21,7 @@ kernel: tree
 	@$(H)/build-kernel.sh guestmem $(ARCH) test
 
 run: tree
-	@$(H)/run.sh
+	@$(H)/run.sh $(ARCH)
 
 test:
 	@$(H)/test.sh $(TEST_ARCHES)
