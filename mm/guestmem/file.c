@@ -253,6 +253,7 @@ static void guestmem_free_folio(struct folio *folio)
 {
 	struct guestmem *gm = folio->private;
 	unsigned long nr = folio_nr_pages(folio);
+	bool scrub;
 
 	/* Never handed out by guestmem_grab_new_folio(): nothing to undo. */
 	if (WARN_ON_ONCE(!gm))
@@ -261,15 +262,16 @@ static void guestmem_free_folio(struct folio *folio)
 	 * Back in the direct map before the folio can be freed, and cleared
 	 * there if it was ever used (PG_uptodate): guest memory kept from the
 	 * kernel does not go back to the allocator with its contents (a
-	 * poisoned folio never goes back).  One never used holds only what
-	 * the allocator gave, nothing of a guest or of the VMM.
+	 * poisoned folio never goes back); the same for a GUESTMEM_F_SCRUB
+	 * file.  One never used holds only what the allocator gave, nothing
+	 * of a guest or of the VMM.
 	 */
-	if (folio_test_checked(folio)) {
+	scrub = folio_test_checked(folio) || (gm->flags & GUESTMEM_F_SCRUB);
+	if (folio_test_checked(folio))
 		guestmem_unzap_folio(gm, folio);
-		if (folio_test_uptodate(folio) &&
-		    !folio_contain_hwpoisoned_page(folio))
-			folio_zero_range(folio, 0, folio_size(folio));
-	}
+	if (scrub && folio_test_uptodate(folio) &&
+	    !folio_contain_hwpoisoned_page(folio))
+		folio_zero_range(folio, 0, folio_size(folio));
 	VM_WARN_ON_ONCE_FOLIO((gm->flags & GUESTMEM_F_NO_DIRECT_MAP) &&
 			      !folio_contain_hwpoisoned_page(folio) &&
 			      guestmem_folio_nr_mapped(folio) != nr, folio);
@@ -313,7 +315,7 @@ static const struct inode_operations guestmem_iops = {
  * direct map page by page (can_set_direct_map()) and no highmem; backends
  * use this to advertise their own flag for it, without reaching into mm
  * themselves.  %GUESTMEM_F_MMAP and %GUESTMEM_F_INIT_SHARED are always
- * supported.
+ * supported, and so is %GUESTMEM_F_SCRUB.
  *
  * Context: Any context.
  * Return: The GUESTMEM_F_* flags guestmem_file_create() accepts.
@@ -321,7 +323,8 @@ static const struct inode_operations guestmem_iops = {
 unsigned long guestmem_supported_flags(void)
 {
 	/* Highmem pages are not in the direct map to begin with. */
-	unsigned long flags = GUESTMEM_F_MMAP | GUESTMEM_F_INIT_SHARED;
+	unsigned long flags = GUESTMEM_F_MMAP | GUESTMEM_F_INIT_SHARED |
+			      GUESTMEM_F_SCRUB;
 
 	if (!IS_ENABLED(CONFIG_HIGHMEM) && can_set_direct_map() &&
 	    guestmem_clear_ready())
@@ -343,6 +346,11 @@ EXPORT_SYMBOL_GPL(guestmem_supported_flags);
  *	guestmem_convert(), and let the host mmap() the shared pages.
  *	%GUESTMEM_F_INIT_SHARED (with %GUESTMEM_F_MMAP): every page starts
  *	shared; without it, every page starts private.
+ *	%GUESTMEM_F_SCRUB: zero every folio that was used (handed out
+ *	prepared, or faulted in by the host) when it leaves the file,
+ *	before @ops->free_folio, as %GUESTMEM_F_NO_DIRECT_MAP files always
+ *	do: for a backend whose pages came back from a place the kernel
+ *	could not see into (pKVM's protected guests).
  * @ops: Callbacks of the owner (->release, ->free_folio).
  * @priv: Owner's data, given back by @ops->release.
  *

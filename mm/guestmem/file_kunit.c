@@ -45,7 +45,7 @@ static void guestmem_test_create_invalid(struct kunit *test)
 	}
 	/* The first flag bit the library does not define. */
 	file = guestmem_file_create("[guestmem-kunit]", PAGE_SIZE,
-				    GUESTMEM_F_INIT_SHARED << 1, &fake_ops_a, NULL);
+				    GUESTMEM_F_SCRUB << 1, &fake_ops_a, NULL);
 	KUNIT_EXPECT_EQ(test, PTR_ERR(file), -EINVAL);
 
 	file = gmt_create(test);
@@ -193,6 +193,48 @@ static void guestmem_test_punch_hole(struct kunit *test)
 	guestmem_unbind(&c);
 	__fput_sync(file);
 	KUNIT_EXPECT_EQ(test, fb->frees, NR_PAGES);
+}
+
+/*
+ * GUESTMEM_F_SCRUB: a folio that was used is zeroed when it leaves the
+ * file, before ->free_folio; without the flag (and without
+ * NO_DIRECT_MAP) it keeps its contents, which the allocator clears
+ * when it hands the page out again.
+ */
+static void guestmem_test_scrub(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	struct guestmem_binding b;
+	int pass, frees;
+
+	for (pass = 0; pass < 2; pass++) {
+		unsigned long flags = pass ? GUESTMEM_F_SCRUB : 0;
+		struct folio *folio;
+		struct file *file;
+		void *p;
+
+		KUNIT_EXPECT_TRUE(test, guestmem_supported_flags() & GUESTMEM_F_SCRUB);
+		file = guestmem_file_create("[guestmem-kunit]", NR_PAGES * PAGE_SIZE,
+					    flags, &fake_ops_a, fb);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+		gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+		folio = guestmem_get_folio(&b, 3, GUESTMEM_GET_PREPARE);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+		p = kmap_local_folio(folio, 0);
+		memset(p, 0x3c, PAGE_SIZE);
+		kunmap_local(p);
+		folio_unlock(folio);
+
+		/* Our reference keeps the folio readable after it left. */
+		frees = fb->frees;
+		KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE |
+						 FALLOC_FL_PUNCH_HOLE, 3, 1), 0);
+		KUNIT_EXPECT_EQ(test, fb->frees, frees + 1);
+		KUNIT_EXPECT_EQ(test, folio_is_zero(folio), !!pass);
+		folio_put(folio);
+		guestmem_unbind(&b);
+		__fput_sync(file);
+	}
 }
 
 static void guestmem_test_bind(struct kunit *test)
@@ -453,6 +495,7 @@ static struct kunit_case guestmem_file_cases[] = {
 	KUNIT_CASE(guestmem_test_unprepared),
 	KUNIT_CASE(guestmem_test_fallocate),
 	KUNIT_CASE(guestmem_test_punch_hole),
+	KUNIT_CASE(guestmem_test_scrub),
 	KUNIT_CASE(guestmem_test_bind),
 	KUNIT_CASE(guestmem_test_close_while_bound),
 	KUNIT_CASE(guestmem_test_backend_dies_first),

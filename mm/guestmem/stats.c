@@ -62,6 +62,7 @@ static const struct {
 	{ GUESTMEM_F_NO_DIRECT_MAP,	"no_direct_map" },
 	{ GUESTMEM_F_MMAP,		"mmap" },
 	{ GUESTMEM_F_INIT_SHARED,	"init_shared" },
+	{ GUESTMEM_F_SCRUB,		"scrub" },
 };
 
 /*
