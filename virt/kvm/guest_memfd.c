@@ -200,6 +200,19 @@ static inline bool kvm_arch_gmem_supports_init_shared(struct kvm *kvm)
 }
 #endif
 
+/*
+ * Whether the library must zero a VM's pages when they leave its files
+ * (GUESTMEM_F_SCRUB): where they come back to the host from a place the
+ * kernel could not see into with the guest's data in them (arm64's
+ * protected VMs).
+ */
+#ifndef kvm_arch_gmem_scrub
+static inline bool kvm_arch_gmem_scrub(struct kvm *kvm)
+{
+	return false;
+}
+#endif
+
 u64 kvm_gmem_supported_flags(struct kvm *kvm)
 {
 	u64 flags = 0;
@@ -230,6 +243,8 @@ int kvm_gmem_create(struct kvm *kvm, struct kvm_create_guest_memfd *args)
 		return -EINVAL;
 	if (args->flags & GUEST_MEMFD_FLAG_NO_DIRECT_MAP)
 		gflags |= GUESTMEM_F_NO_DIRECT_MAP;
+	if (kvm_arch_gmem_scrub(kvm))
+		gflags |= GUESTMEM_F_SCRUB;
 	/*
 	 * Any subset of the supported flags is valid, as upstream.  Without
 	 * MMAP the file keeps no shared/private state and the host cannot

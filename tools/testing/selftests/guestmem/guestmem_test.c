@@ -2736,6 +2736,7 @@ TEST(arm64_default_vm_gmem_only)
 
 	fd = gmu_create_gmem(vm, size, flags);
 	ASSERT_LE(0, fd);
+	ASSERT_FALSE(fdinfo_flag(_metadata, fd, "scrub"));
 	m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, m);
 	memcpy(m, a64_guest, sizeof(a64_guest));
@@ -2851,6 +2852,31 @@ static __u64 a64_report(struct __test_metadata *_metadata, int vcpu,
 }
 
 /*
+ * Who owns the page a protected VM maps at @gpa, as the hypervisor sees
+ * it (KVM's test-only debugfs file in protected mode): "guest" (taken
+ * from the host), "host", "other" or "unmapped".
+ */
+static void a64_owner(struct __test_metadata *_metadata, int vm, __u64 gpa,
+		      char *out, size_t len)
+{
+	char path[96];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%d-%d/pkvm_page_owner",
+		 getpid(), vm);
+	fd = open(path, O_RDWR);
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", path, strerror(errno));
+	ASSERT_LT(0, dprintf(fd, "0x%llx", (unsigned long long)gpa));
+	n = read(fd, out, len - 1);
+	ASSERT_LT(0, n);
+	out[n] = '\0';
+	if (n && out[n - 1] == '\n')
+		out[n - 1] = '\0';
+	ASSERT_EQ(0, close(fd));
+}
+
+/*
  * One KVM_RUN that must end in a MEM_SHARE or MEM_UNSHARE exit of @gpa;
  * checks what KVM put in the exit and the guest's x0 it preset.
  */
@@ -2911,6 +2937,9 @@ TEST(arm64_protected_vm_type)
 	ASSERT_EQ(EINVAL, errno);
 	fd = gmu_create_gmem(vm, size, GUEST_MEMFD_FLAG_MMAP);
 	ASSERT_LE(0, fd);
+	/* Its pages are zeroed when they leave the file: they held the guest's data. */
+	ASSERT_TRUE(fdinfo_flag(_metadata, fd, "scrub"));
+	ASSERT_TRUE(fdinfo_flag(_metadata, fd, "mmap"));
 	ASSERT_EQ(0, gmu_set_region(vm, 0, KVM_MEM_GUEST_MEMFD, A64_GPA, size,
 				    anon, fd, 0));
 	ASSERT_EQ(0, gmu_delete_region(vm, 0));
@@ -2933,6 +2962,9 @@ TEST(arm64_protected_vm_type)
  * the conversion fails with EAGAIN and the guest gets
  * SMCCC_RET_INVALID_PARAMETER; once the pipe is drained its second one is
  * accepted, and the guest reads the reply from its private page.
+ * Throughout, the hypervisor has the pages the guest maps privately taken
+ * from the host (its stage 2 no longer maps them), and a shared page is
+ * the host's.
  */
 TEST(arm64_protected_vm_share_unshare)
 {
@@ -2943,7 +2975,7 @@ TEST(arm64_protected_vm_share_unshare)
 	int kvm, vm, fd, vcpu, run_size, pipefd[2];
 	struct kvm_run *run;
 	struct iovec iov;
-	char buf[64];
+	char buf[64], owner[16];
 	__u32 *data;
 	char *m;
 
@@ -2987,10 +3019,20 @@ TEST(arm64_protected_vm_share_unshare)
 		  a64_report(_metadata, vcpu, run) & GMU_PKVM_MEM_FEATURES);
 	ASSERT_EQ(page, a64_report(_metadata, vcpu, run));
 
-	/* MEM_SHARE: the guest wrote its page while private. */
+	/*
+	 * MEM_SHARE: the guest wrote its page while private; that page and
+	 * the code page are no longer the host's at EL2.
+	 */
 	a64_mem_exit(_metadata, vcpu, run, GMU_PKVM_MEM_SHARE_FUNC, data_gpa, page);
 	ASSERT_TRUE(touch_bus((char *)data, false, 0));
+	a64_owner(_metadata, vm, data_gpa, owner, sizeof(owner));
+	ASSERT_STREQ("guest", owner);
+	a64_owner(_metadata, vm, A64_GPA, owner, sizeof(owner));
+	ASSERT_STREQ("guest", owner);
 	ASSERT_EQ(0, gmem_convert(fd, page, page, false, keep, &err));
+	/* Shared: out of the guest's stage 2, the host's again. */
+	a64_owner(_metadata, vm, data_gpa, owner, sizeof(owner));
+	ASSERT_STREQ("unmapped", owner);
 	a64_set_reg(_metadata, vcpu, A64_CORE_REG(regs.regs[0]), 0);
 	ASSERT_EQ(0, a64_report(_metadata, vcpu, run));
 	ASSERT_EQ(GMU_A64_SECRET, data[0]);
@@ -3017,10 +3059,14 @@ TEST(arm64_protected_vm_share_unshare)
 	ASSERT_EQ(0, a64_report(_metadata, vcpu, run));
 	ASSERT_EQ(0xabcd0042, a64_report(_metadata, vcpu, run));
 	ASSERT_TRUE(touch_bus((char *)data, false, 0));
+	a64_owner(_metadata, vm, data_gpa, owner, sizeof(owner));
+	ASSERT_STREQ("guest", owner);
 
 	/* Round two: shared again, the guest's word and the reply kept. */
 	a64_mem_exit(_metadata, vcpu, run, GMU_PKVM_MEM_SHARE_FUNC, data_gpa, page);
 	ASSERT_EQ(0, gmem_convert(fd, page, page, false, keep, &err));
+	a64_owner(_metadata, vm, data_gpa, owner, sizeof(owner));
+	ASSERT_STREQ("unmapped", owner);
 	a64_set_reg(_metadata, vcpu, A64_CORE_REG(regs.regs[0]), 0);
 	ASSERT_EQ(0, a64_report(_metadata, vcpu, run));
 	ASSERT_EQ(GMU_A64_SECRET, data[0]);
