@@ -89,3 +89,44 @@ awk '
 		print " nodm = the same with GUEST_MEMFD_FLAG_NO_DIRECT_MAP; ours vmattr is in table 1)"
 	}' <(sed -n 's/^ *\(BENCH .*\)/\1/p' "$logs/$arch-bench-stock.log") \
 	   <(sed -n 's/^ *\(BENCH .*\)/\1/p' "$logs/$arch-bench-guestmem.log")
+
+# arm64: the share/unshare round trip of harness/bench/arm64/pkvm-share.c,
+# on our arm64 test kernel (the one make test boots: debug options on,
+# the same for both figures), booted in protected mode and in nVHE mode.
+# ARM64_BENCH=0 skips it.
+[ "${ARM64_BENCH:-1}" = 1 ] || exit 0
+arch=arm64
+arch_setup $arch
+"$TOP/harness/build-kernel.sh" guestmem $arch test >/dev/null
+hdr=$BUILD/obj/headers-$arch
+kmake "$(obj_dir guestmem $arch test)" "$(tree_dir guestmem)" headers_install \
+	INSTALL_HDR_PATH="$hdr" >/dev/null
+rm -rf "$BUILD/obj/bench-$arch"
+mkdir -p "$BUILD/obj/bench-$arch"
+for c in "$TOP"/harness/bench/arm64/*.c; do
+	${CROSS}gcc -static -O2 -Wall -Werror -isystem "$hdr/include" \
+		-I "$TOP/tools/testing/selftests/guestmem" \
+		-o "$BUILD/obj/bench-$arch/$(basename "$c" .c)" "$c"
+done
+initrd=$BUILD/obj/initramfs-$arch-bench.cpio
+"$TOP/harness/mkinitramfs.sh" $arch bench "$initrd"
+for mode in protected nvhe; do
+	log "booting the arm64 kernel with kvm-arm.mode=$mode and the benchmark plan"
+	"$TOP/harness/run-qemu.sh" $arch "$(obj_dir guestmem $arch test)/$KIMAGE" \
+		"$initrd" "$logs/$arch-bench-$mode.log" 600 "kvm-arm.mode=$mode"
+	python3 "$TOP/harness/parse.py" --quiet --label "bench-$arch-$mode" \
+		"$logs/$arch-bench-$mode.log" ||
+		die "the benchmark plan failed in $mode mode (see $logs/$arch-bench-$mode.log)"
+done
+echo
+cat "$logs/$arch-bench-protected.log" "$logs/$arch-bench-nvhe.log" |
+	sed -n 's/^ *BENCH arm64_share_unshare_round_\([a-z_]*\) \([0-9.]*\) us$/\1 \2/p' |
+	awk '{ v[$1] = $2 }
+	END {
+		p = v["protected"]; n = v["nvhe_default"]
+		printf "%-44s %12s %12s %8s\n", "arm64 4 KiB share+unshare round (us)", "nVHE default", "protected", "ratio"
+		printf "%-44s %12.2f %12.2f %8s\n", "median of 201 rounds", n, p,
+			n ? sprintf("%.3f", p / n) : "-"
+		print "(ratio = protected VM / default VM on the same kernel in this one run;"
+		print " the difference is the EL2 ownership change; min and max are in the logs)"
+	}'

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # check.sh: the static gates, on the files this repository adds or patches.
-#   checkpatch --strict --codespell  every overlay file, the demo, patches/
+#   checkpatch --strict --codespell  every overlay file, demos, benchmarks, patches/
 #   sparse (C=1) and W=1             our objects, in build/obj/*-check
 #   clang (LLVM=1)                   the x86_64 test config, own O= dir
 #   coccicheck MODE=report           our directories
@@ -66,9 +66,10 @@ do_checkpatch() {
 		esac
 		(cd "$tree" && $cp -f "$f") >> "$out/checkpatch.log" 2>&1 || rc=1
 	done
-	# The demo is a userspace program: stdint types and the externs
-	# that name its guest code are what selftests use too.
-	for f in "$TOP"/harness/demo/*.c; do
+	# The demos and benchmarks are userspace programs: stdint types and
+	# the externs that name guest code are what selftests use too.
+	for f in "$TOP"/harness/demo/*.c "$TOP"/harness/bench/*.c \
+		 "$TOP"/harness/bench/arm64/*.c; do
 		$cp --ignore PREFER_KERNEL_TYPES,AVOID_EXTERNS -f "$f" >> "$out/checkpatch.log" 2>&1 || rc=1
 	done
 	for p in $(series_patches); do

@@ -71,7 +71,6 @@
 #define DONE_PORT	0x10
 #define ROUNDS		7
 
-
 /*
  * Guest code, 32-bit protected mode, paging off, flat segments.  On entry
  * %edi is the first guest address to touch and %esi the end of the range
