@@ -18,7 +18,8 @@
 # with stock's, built with the same arm64 test configuration.  Stock
 # arm64 has no guest_memfd at all, so what virt/kvm/guest_memfd.c needs
 # on top of guestmem_*() is new there: a symbol is allowed if stock's
-# x86 kvm.ko, whose guest_memfd is the generic code, already needs it.
+# x86 kvm.ko, whose guest_memfd is the generic code, already needs it, or
+# if it is one of ARM64_ORDINARY below.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -89,9 +90,12 @@ else
 	echo "arm64 KVM (built-in.a) needs, beyond stock 6.12's:" ${new:-nothing}
 	echo "arm64 KVM (built-in.a) no longer needs:" ${gone:-nothing}
 	[ -n "$(external "$o")" ] || { echo "modsyms: no undefined symbol in $o"; rc=1; }
+	# Library and VFS helpers of the pkvm_page_owner debugfs file
+	# (patch 0017), nothing of mm.
+	ARM64_ORDINARY='kstrtoull_from_user nonseekable_open scnprintf simple_read_from_buffer'
 	x86kvm=$(find "$stock/arch/x86/kvm" -name kvm.ko)
 	bad=$(LC_ALL=C comm -23 <(printf '%s\n' $new | grep -v '^guestmem_' || true) \
-		<(undef "$x86kvm"))
+		<({ undef "$x86kvm"; printf '%s\n' $ARM64_ORDINARY; } | LC_ALL=C sort -u))
 	if [ -n "$bad" ]; then
 		echo "modsyms: arm64 KVM needs symbols other than guestmem_*() and what stock's x86 kvm.ko needs:" $bad
 		rc=1

@@ -2963,8 +2963,8 @@ TEST(arm64_protected_vm_type)
  * SMCCC_RET_INVALID_PARAMETER; once the pipe is drained its second one is
  * accepted, and the guest reads the reply from its private page.
  * Throughout, the hypervisor has the pages the guest maps privately taken
- * from the host (its stage 2 no longer maps them), and a shared page is
- * the host's.
+ * from the host (its stage 2 no longer maps them), and a page converted
+ * to shared is out of the guest's stage 2, which gave it back.
  */
 TEST(arm64_protected_vm_share_unshare)
 {
