@@ -9,10 +9,14 @@
 
 . "$(dirname "$0")/lib.sh"
 
+logs=$BUILD/logs
+mkdir -p "$logs"
+
+# X86_BENCH=0 skips the x86_64 part (stock against ours).
+if [ "${X86_BENCH:-1}" = 1 ]; then
 arch=x86_64
 arch_setup $arch
-logs=$BUILD/logs
-mkdir -p "$logs" "$BUILD/obj/bench-$arch"
+mkdir -p "$BUILD/obj/bench-$arch"
 hdr=$BUILD/obj/headers-$arch-stock
 
 for tree in stock guestmem; do
@@ -89,6 +93,7 @@ awk '
 		print " nodm = the same with GUEST_MEMFD_FLAG_NO_DIRECT_MAP; ours vmattr is in table 1)"
 	}' <(sed -n 's/^ *\(BENCH .*\)/\1/p' "$logs/$arch-bench-stock.log") \
 	   <(sed -n 's/^ *\(BENCH .*\)/\1/p' "$logs/$arch-bench-guestmem.log")
+fi
 
 # arm64: the share/unshare round trip of harness/bench/arm64/pkvm-share.c,
 # on our arm64 test kernel (the one make test boots: debug options on,
