@@ -259,6 +259,9 @@ int main(void)
 	expect(next_report(vcpu, run) == 0, "the guest got SUCCESS");
 	say("the VMM converted it in place and answered SUCCESS; through its mapping it reads");
 	say("the secret 0x%08x", data[0]);
+	val = next_report(vcpu, run);
+	expect(val == GMU_A64_SECRET, "the guest reads its secret through the shared page");
+	say("the guest read it back through the shared page: 0x%08llx", (unsigned long long)val);
 	expect(data[0] == GMU_A64_SECRET, "the secret is intact");
 	data[1] = REPLY;
 	say("the VMM wrote its reply 0x%08x into the same page", REPLY);

@@ -2964,7 +2964,9 @@ TEST(arm64_protected_vm_type)
  * accepted, and the guest reads the reply from its private page.
  * Throughout, the hypervisor has the pages the guest maps privately taken
  * from the host (its stage 2 no longer maps them), and a page converted
- * to shared is out of the guest's stage 2, which gave it back.
+ * to shared is out of the guest's stage 2, which gave it back; when the
+ * guest maps it again to read it, it stays the host's, and a refused
+ * unshare does not take it.
  */
 TEST(arm64_protected_vm_share_unshare)
 {
@@ -3035,6 +3037,10 @@ TEST(arm64_protected_vm_share_unshare)
 	ASSERT_STREQ("unmapped", owner);
 	a64_set_reg(_metadata, vcpu, A64_CORE_REG(regs.regs[0]), 0);
 	ASSERT_EQ(0, a64_report(_metadata, vcpu, run));
+	/* The guest maps it again to read its word: still the host's page. */
+	ASSERT_EQ(GMU_A64_SECRET, a64_report(_metadata, vcpu, run));
+	a64_owner(_metadata, vm, data_gpa, owner, sizeof(owner));
+	ASSERT_STREQ("host", owner);
 	ASSERT_EQ(GMU_A64_SECRET, data[0]);
 	data[1] = 0xabcd0042;
 
@@ -3050,6 +3056,8 @@ TEST(arm64_protected_vm_share_unshare)
 		    GMU_SMCCC_INVALID_PARAMETER);
 	ASSERT_EQ(GMU_SMCCC_INVALID_PARAMETER, a64_report(_metadata, vcpu, run));
 	ASSERT_FALSE(touch_bus((char *)data, false, 0));
+	a64_owner(_metadata, vm, data_gpa, owner, sizeof(owner));
+	ASSERT_STRNE("guest", owner);
 
 	/* The pin is gone: the guest's second MEM_UNSHARE is accepted. */
 	ASSERT_EQ(sizeof(buf), read(pipefd[0], buf, sizeof(buf)));
@@ -3069,6 +3077,9 @@ TEST(arm64_protected_vm_share_unshare)
 	ASSERT_STREQ("unmapped", owner);
 	a64_set_reg(_metadata, vcpu, A64_CORE_REG(regs.regs[0]), 0);
 	ASSERT_EQ(0, a64_report(_metadata, vcpu, run));
+	ASSERT_EQ(GMU_A64_SECRET, a64_report(_metadata, vcpu, run));
+	a64_owner(_metadata, vm, data_gpa, owner, sizeof(owner));
+	ASSERT_STREQ("host", owner);
 	ASSERT_EQ(GMU_A64_SECRET, data[0]);
 	ASSERT_EQ(0xabcd0042, data[1]);
 

@@ -281,8 +281,9 @@ static inline long gmu_meminfo_kb(const char *key)
  * its data page (private), x20 an address without a memslot; each
  * "report" is a 64-bit MMIO write of x0 there.  Reports the vendor
  * FEATURES bitmap and the HYP_MEMINFO granule, writes GMU_A64_SECRET
- * into its data page, then loops: MEM_SHARE the page, report x0;
- * MEM_UNSHARE it, report x0, again until that is SMCCC_RET_SUCCESS;
+ * into its data page, then loops: MEM_SHARE the page, report x0, read
+ * its word back through the page (shared if that succeeded) and report
+ * it; MEM_UNSHARE it, report x0, again until that is SMCCC_RET_SUCCESS;
  * report the word after its own, which the VMM wrote while the page was
  * shared.  A64 instructions, little endian as the host.
  */
@@ -307,6 +308,8 @@ static const uint32_t gmu_a64_share_guest[] = {
 	0xd2800003,	/* mov x3, #0 */
 	0xd4000002,	/* hvc #0 */
 	0xf9000280,	/* str x0, [x20] */
+	0xb9400266,	/* ldr w6, [x19] */
+	0xf9000286,	/* str x6, [x20] */
 	0x52800080,	/* unshare: mov w0, #4 */
 	0x72b8c000,	/* movk w0, #0xc600, lsl #16 (MEM_UNSHARE) */
 	0xaa1303e1,	/* mov x1, x19 */
@@ -317,7 +320,7 @@ static const uint32_t gmu_a64_share_guest[] = {
 	0xb5ffff20,	/* cbnz x0, unshare */
 	0xb9400666,	/* ldr w6, [x19, #4] */
 	0xf9000286,	/* str x6, [x20] */
-	0x17ffffef,	/* b share */
+	0x17ffffed,	/* b share */
 };
 #endif /* __aarch64__ */
 
