@@ -124,11 +124,17 @@ for mode in protected nvhe; do
 		die "the benchmark plan failed in $mode mode (see $logs/$arch-bench-$mode.log)"
 done
 echo
-cat "$logs/$arch-bench-protected.log" "$logs/$arch-bench-nvhe.log" |
+# The console log has CRLF line ends.  A figure that is missing fails the
+# run instead of printing as zero.
+cat "$logs/$arch-bench-protected.log" "$logs/$arch-bench-nvhe.log" | tr -d '\r' |
 	sed -n 's/^ *BENCH arm64_share_unshare_round_\([a-z_]*\) \([0-9.]*\) us$/\1 \2/p' |
 	awk '{ v[$1] = $2 }
 	END {
 		p = v["protected"]; n = v["nvhe_default"]
+		if (p == "" || n == "") {
+			print "bench: no arm64 share/unshare median in the logs" > "/dev/stderr"
+			exit 1
+		}
 		printf "%-44s %12s %12s %8s\n", "arm64 4 KiB share+unshare round (us)", "nVHE default", "protected", "ratio"
 		printf "%-44s %12.2f %12.2f %8s\n", "median of 201 rounds", n, p,
 			n ? sprintf("%.3f", p / n) : "-"
