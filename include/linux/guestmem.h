@@ -149,6 +149,7 @@ struct guestmem_binding {
 #define GUESTMEM_F_MMAP			BIT(1)
 #define GUESTMEM_F_INIT_SHARED		BIT(2)
 #define GUESTMEM_F_SCRUB		BIT(3)
+#define GUESTMEM_F_NO_DIRECT_MAP_PRIVATE	BIT(4)
 
 /* guestmem_convert() flags */
 #define GUESTMEM_CONVERT_ZERO		BIT(0)

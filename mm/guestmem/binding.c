@@ -61,8 +61,9 @@ EXPORT_SYMBOL_IF_KUNIT(guestmem_grab_folio);
 /*
  * guestmem_grab_folio(), counted when new to the file.  *@zap says whether
  * the folio still has to leave the direct map: a %GUESTMEM_F_NO_DIRECT_MAP
- * file's folio that has not, whatever the state of its pages, and that is
- * not poisoned (zeroing it would consume the poison; its lookup fails with
+ * file's folio that has not, whatever the state of its pages, or a private
+ * one of a %GUESTMEM_F_NO_DIRECT_MAP_PRIVATE file, and that is not poisoned
+ * (zeroing it would consume the poison; its lookup fails with
  * -EHWPOISON instead).
  */
 struct folio *guestmem_grab_new_folio(struct guestmem *gm, pgoff_t index,
@@ -84,7 +85,7 @@ struct folio *guestmem_grab_new_folio(struct guestmem *gm, pgoff_t index,
 		folio->private = gm;
 		guestmem_folio_added(gm, folio);
 	}
-	*zap = (gm->flags & GUESTMEM_F_NO_DIRECT_MAP) &&
+	*zap = guestmem_page_unmapped(gm, folio->index) &&
 	       !folio_test_checked(folio) &&
 	       !folio_contain_hwpoisoned_page(folio);
 	return folio;
@@ -145,8 +146,9 @@ static unsigned int guestmem_grab_ahead(struct guestmem *gm,
 }
 
 /*
- * Find or allocate the folio at @index and, in a %GUESTMEM_F_NO_DIRECT_MAP
- * file, take it out of the direct map if it is new, with the window of
+ * Find or allocate the folio at @index and, where its page belongs out of
+ * the direct map (guestmem_page_unmapped()), take it out if it is new,
+ * with the window of
  * guestmem_ahead_window() after it, and flush once for all of them.  When
  * it returns, no kernel TLB entry reaches the folio through the direct map
  * any more, even if an fallocate() that removed it has not flushed yet.
@@ -354,7 +356,8 @@ static int guestmem_prepare_folio(struct guestmem_binding *b, pgoff_t index,
  *	->prepare_folio) if it was not prepared yet.
  *	%GUESTMEM_GET_UNPREPARED: fail if the folio was prepared already;
  *	the caller fills it and calls guestmem_folio_mark_prepared().  Not
- *	in a %GUESTMEM_F_NO_DIRECT_MAP file, whose folios the kernel cannot
+ *	in a %GUESTMEM_F_NO_DIRECT_MAP file, nor for a private page of a
+ *	%GUESTMEM_F_NO_DIRECT_MAP_PRIVATE file, whose folios the kernel cannot
  *	write.
  *
  * Allocates the folio on first use.  The folio may be larger than a page;
@@ -362,13 +365,16 @@ static int guestmem_prepare_folio(struct guestmem_binding *b, pgoff_t index,
  *
  * Context: Process context, may sleep.  No guestmem lock is needed; the
  * caller orders the result against ->invalidate_begin() itself (KVM
- * retries on mmu_invalidate_seq).
+ * retries on mmu_invalidate_seq).  But in a
+ * %GUESTMEM_F_NO_DIRECT_MAP_PRIVATE file the caller holds guestmem_lock():
+ * whether a new folio leaves the direct map depends on its page's state,
+ * which a conversion must not change meanwhile.
  * Return: The folio, locked and with a reference the caller drops with
  * folio_put() (after folio_unlock()); or ERR_PTR(-EFAULT) if the file was
  * closed, ERR_PTR(-EIO) if @index is outside the binding,
  * ERR_PTR(-EHWPOISON) for a poisoned folio, ERR_PTR(-EEXIST) for a
  * prepared folio with %GUESTMEM_GET_UNPREPARED, ERR_PTR(-EACCES) for
- * %GUESTMEM_GET_UNPREPARED in a %GUESTMEM_F_NO_DIRECT_MAP file,
+ * %GUESTMEM_GET_UNPREPARED on a page out of the direct map,
  * ERR_PTR(-ENOMEM) or another error of removal from the direct map, or the
  * error of ->prepare_folio().
  */
@@ -383,9 +389,11 @@ struct folio *guestmem_get_folio(struct guestmem_binding *binding,
 		return ERR_PTR(-EFAULT);
 	if (index < binding->start || index >= binding->end)
 		return ERR_PTR(-EIO);
+	if (gm->flags & GUESTMEM_F_NO_DIRECT_MAP_PRIVATE)
+		lockdep_assert_held_write(&gm_mapping(gm)->invalidate_lock);
 	/* The caller would write the folio through the direct map. */
 	if ((flags & GUESTMEM_GET_UNPREPARED) &&
-	    (gm->flags & GUESTMEM_F_NO_DIRECT_MAP))
+	    guestmem_page_unmapped(gm, index))
 		return ERR_PTR(-EACCES);
 
 	folio = guestmem_lookup_folio(gm, index, false);

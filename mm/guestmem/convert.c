@@ -88,9 +88,12 @@ again:
  * zeroed folio, and ->free_folio() clears the old one.  Nothing can pin
  * such a folio, so nobody keeps the old one.  In other files, zero the
  * folios in place: a shared page may be pinned (vhost, VFIO), and the
- * pinner must see the zeroes too.  A poisoned folio stays as it is: its
- * next lookup still fails with -EHWPOISON.  Called under the invalidate
- * lock held exclusive, inside the conversion's invalidation.
+ * pinner must see the zeroes too; a folio out of the direct map (a
+ * private one of a %GUESTMEM_F_NO_DIRECT_MAP_PRIVATE file) is zeroed the
+ * way its first use is, without coming back into it.  A poisoned folio
+ * stays as it is: its next lookup still fails with -EHWPOISON.  Called
+ * under the invalidate lock held exclusive, inside the conversion's
+ * invalidation.
  */
 static void guestmem_zero_range(struct guestmem *gm, pgoff_t start, pgoff_t end)
 {
@@ -110,7 +113,7 @@ static void guestmem_zero_range(struct guestmem *gm, pgoff_t start, pgoff_t end)
 			if (gm->flags & GUESTMEM_F_NO_DIRECT_MAP)
 				truncate_inode_folio(mapping, folio);
 			else
-				folio_zero_range(folio, 0, folio_size(folio));
+				guestmem_clear_folio(folio);
 			folio_unlock(folio);
 		}
 		folio_batch_release(&fbatch);
@@ -184,18 +187,24 @@ static int guestmem_convert_file(struct guestmem *gm, pgoff_t start, pgoff_t nr,
 	ret = to_private ? guestmem_unmap_check_refs(gm, start, end, busy) : 0;
 	if (!ret)
 		ret = guestmem_convert_ask(gm, start, end, to_private, busy);
+	/* Private folios of such a file leave the direct map first. */
+	if (!ret && to_private && (gm->flags & GUESTMEM_F_NO_DIRECT_MAP_PRIVATE))
+		ret = guestmem_zap_range(gm, start, end);
 	if (ret)
 		goto out_end;
 
 	/*
-	 * Only the state changes: the folios stay where they are, and in the
-	 * direct map or out of it as their file says.  The file size keeps
-	 * the range within the bitmap API's unsigned int.
+	 * The folios stay where they are; but for the private ones of a
+	 * %GUESTMEM_F_NO_DIRECT_MAP_PRIVATE file, they stay in the direct map
+	 * or out of it as their file says.  The file size keeps the range
+	 * within the bitmap API's unsigned int.
 	 */
 	if (to_private)
 		bitmap_clear(gm->shared, start, nr);
 	else
 		bitmap_set(gm->shared, start, nr);
+	if (!to_private && (gm->flags & GUESTMEM_F_NO_DIRECT_MAP_PRIVATE))
+		guestmem_unzap_range(gm, start, end, false);
 	if (flags & GUESTMEM_CONVERT_ZERO)
 		guestmem_zero_range(gm, start, end);
 out_end:
@@ -220,7 +229,10 @@ out_unlock:
  * then the call fails with -EAGAIN if a page in it is still mapped or
  * referenced by anyone but the file (a GUP pin); otherwise each binding's
  * ->convert() may refuse, and then the pages become private.  To shared:
- * the pages become mappable.  The direct map does not change: in a
+ * the pages become mappable.  In a %GUESTMEM_F_NO_DIRECT_MAP_PRIVATE file
+ * the range's folios leave the kernel direct map before they become
+ * private (one kernel TLB flush) and come back when they become shared;
+ * otherwise the direct map does not change: in a
  * %GUESTMEM_F_NO_DIRECT_MAP file every page is out of it whatever its
  * state, in other files every page is in it.  %GUESTMEM_CONVERT_ZERO
  * zeroes the range but a poisoned folio: in place, or, in a
@@ -238,7 +250,9 @@ out_unlock:
  * end of the file or one that splits a large folio; -EAGAIN if a page is
  * in use (see @error_index; also when a binding's ->convert() returns
  * -EAGAIN, with the first page of that binding's range); -EHWPOISON (to
- * private) for a poisoned page; or the error of a binding's ->convert().
+ * private) for a poisoned page; -ENOMEM (to private) when the direct map
+ * could not be split to take a folio out; or the error of a binding's
+ * ->convert().
  */
 int guestmem_convert(struct file *file, pgoff_t start, pgoff_t nr,
 		     bool to_private, unsigned int flags, pgoff_t *error_index)

@@ -2,8 +2,10 @@
 /*
  * KUnit suite "guestmem_convert": shared and private memory (convert.c):
  * the initial state, conversions that keep or zero contents, pins and
- * backends refusing, and the direct map, which conversions leave alone.
+ * backends refusing, and the direct map, which conversions leave alone
+ * but in a file that keeps only its private pages out of it.
  */
+#include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <kunit/visibility.h>
 #include <linux/falloc.h>
@@ -274,10 +276,150 @@ static void guestmem_test_convert_no_direct_map(struct kunit *test)
 	__fput_sync(file);
 }
 
+/* Expects the folios of [start, end) to be in the direct map. */
+static void expect_in(struct kunit *test, struct file *file, pgoff_t start,
+		      pgoff_t end)
+{
+	struct folio *folio;
+	pgoff_t i;
+
+	for (i = start; i < end; i++) {
+		folio = gmt_cached_folio(test, file, i);
+		KUNIT_EXPECT_FALSE_MSG(test, folio_test_checked(folio), "page %lu", i);
+		KUNIT_EXPECT_EQ_MSG(test, guestmem_folio_nr_mapped(folio), 1,
+				    "page %lu", i);
+		folio_put(folio);
+	}
+}
+
+/*
+ * With NO_DIRECT_MAP_PRIVATE only private pages are out of the direct map:
+ * shared ones are allocated in it and GUP may reach them; a conversion to
+ * private takes the range's folios out with one flush, and one to shared
+ * puts them back with none, contents kept both ways.  A private page
+ * allocated later leaves on allocation.  A pin refuses the conversion
+ * with nothing moved; a removal that fails halfway puts back what it took
+ * and changes no state.  A private page punched out comes back, zeroed.
+ */
+static void guestmem_test_convert_no_direct_map_private(struct kunit *test)
+{
+	const unsigned long f = GUESTMEM_F_NO_DIRECT_MAP_PRIVATE;
+	struct fake_backend *fb = test->priv;
+	struct folio *folio, *pinned;
+	struct guestmem_binding b;
+	pgoff_t err = 0;
+	struct file *file;
+	long flushes;
+	void *p;
+
+	if (!(guestmem_supported_flags() & f))
+		kunit_skip(test, "the direct map cannot be changed on this system");
+	/* Only with MMAP (else every page is private), and not with NO_DIRECT_MAP. */
+	file = guestmem_file_create("[guestmem-kunit]", PAGE_SIZE, f,
+				    &fake_ops_a, fb);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(file), -EINVAL);
+	file = guestmem_file_create("[guestmem-kunit]", PAGE_SIZE,
+				    f | GUESTMEM_F_MMAP | GUESTMEM_F_NO_DIRECT_MAP,
+				    &fake_ops_a, fb);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(file), -EINVAL);
+
+	file = create_mmap(test, f | GUESTMEM_F_INIT_SHARED);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
+	KUNIT_EXPECT_FALSE(test, mapping_no_direct_map(file->f_mapping));
+
+	/* Shared pages stay in, with no flush. */
+	flushes = guestmem_nr_tlb_flushes();
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 8), 0);
+	/* Lookups in such a file hold off conversions (guestmem_lock()). */
+	guestmem_lock(&b);
+	fill_page(test, &b, 1, 0x77);
+	fill_page(test, &b, 2, 0x5a);
+	guestmem_unlock(&b);
+	expect_in(test, file, 0, 8);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes);
+
+	/* To private: out, one flush for the range; a new private page too. */
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 10, true, 0, NULL), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 1);
+	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, NR_PAGES), 10);
+	expect_out(test, file, 0, 8);
+	guestmem_lock(&b);
+	expect_new_out(test, &b, 9);
+	gmt_expect_get_error(test, &b, 9, GUESTMEM_GET_UNPREPARED, -EACCES);
+	/* A shared page allocated now stays in. */
+	folio = guestmem_get_folio(&b, 12, GUESTMEM_GET_PREPARE);
+	guestmem_unlock(&b);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(folio), 1);
+	folio_unlock(folio);
+	folio_put(folio);
+
+	/* To shared: back in, no flush, the contents kept. */
+	flushes = guestmem_nr_tlb_flushes();
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 10, false, 0, NULL), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes);
+	expect_in(test, file, 0, 8);
+	expect_in(test, file, 9, 10);
+	guestmem_lock(&b);
+	KUNIT_EXPECT_TRUE(test, page_is(test, &b, 2, 0x5a));
+	guestmem_unlock(&b);
+
+	/* A pinned page: -EAGAIN, and nothing of the range left. */
+	pinned = gmt_cached_folio(test, file, 4);
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 8, true, 0, &err), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, err, 4);
+	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, 8), 0);
+	expect_in(test, file, 0, 8);
+	folio_put(pinned);
+
+	/* A removal failing at page 5: nothing moves, and no state changes. */
+	kunit_activate_static_stub(test, guestmem_set_direct_map,
+				   gmt_set_direct_map_failing);
+	fb->unmap_fail = true;
+	fb->unmap_fail_index = 5;
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 8, true, 0, NULL), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, 8), 0);
+	expect_in(test, file, 0, 8);
+	/* Pages already private before the failing call stay out. */
+	fb->unmap_fail = false;
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 2, true, 0, NULL), 0);
+	fb->unmap_fail = true;
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 8, true, 0, NULL), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, 8), 2);
+	expect_out(test, file, 0, 2);
+	expect_in(test, file, 2, 8);
+	kunit_deactivate_static_stub(test, guestmem_set_direct_map);
+
+	/* ZERO on a private page: zeroed out of the direct map, still out. */
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 2, 1, true,
+					       GUESTMEM_CONVERT_ZERO, NULL), 0);
+	expect_out(test, file, 2, 3);
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 2, 1, false, 0, NULL), 0);
+	guestmem_lock(&b);
+	KUNIT_EXPECT_TRUE(test, page_is(test, &b, 2, 0));
+	guestmem_unlock(&b);
+
+	/* A used private page punched out comes back into the direct map, zeroed. */
+	folio = gmt_cached_folio(test, file, 1);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(folio), 0);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
+					 1, 1), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(folio), 1);
+	KUNIT_EXPECT_FALSE(test, folio_test_checked(folio));
+	p = kmap_local_folio(folio, 0);
+	KUNIT_EXPECT_FALSE(test, memchr_inv(p, 0, PAGE_SIZE));
+	kunmap_local(p);
+	folio_put(folio);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+}
+
 static struct kunit_case guestmem_convert_cases[] = {
 	KUNIT_CASE(guestmem_test_state),
 	KUNIT_CASE(guestmem_test_convert),
 	KUNIT_CASE(guestmem_test_convert_no_direct_map),
+	KUNIT_CASE(guestmem_test_convert_no_direct_map_private),
 	{}
 };
 

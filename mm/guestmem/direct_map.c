@@ -3,7 +3,10 @@
  * The direct map: in a %GUESTMEM_F_NO_DIRECT_MAP file, every folio leaves
  * the kernel direct map when it is allocated, shared or private, and comes
  * back before it is freed, with one kernel TLB flush per library call
- * (struct guestmem_batch); conversions do not touch it.  A folio's
+ * (struct guestmem_batch); conversions do not touch it.  In a
+ * %GUESTMEM_F_NO_DIRECT_MAP_PRIVATE file the same holds for private
+ * folios only, and conversions move the folios of their range out and back
+ * in (guestmem_zap_range(), guestmem_unzap_range()).  A folio's
  * direct-map state (PG_checked) is protected by its folio lock.  Such a
  * folio is zeroed on its first use, as any other, through a mapping of
  * one page that only the CPU doing it has (guestmem_clear_folio()).  Also
@@ -15,6 +18,7 @@
 #include <linux/guestmem.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/pagevec.h>
 #include <linux/set_memory.h>
 #include <linux/vmalloc.h>
 #include <asm/tlbflush.h>
@@ -114,7 +118,7 @@ static int guestmem_zap_one(struct guestmem *gm, struct folio *folio,
 }
 
 /*
- * Take new folios of a file out of the direct map (no flush).  They are
+ * Take folios of a file out of the direct map (no flush).  New ones are
  * not zeroed here: nothing of a guest is in them yet, and their first use
  * zeroes them (guestmem_clear_folio()), as in a file without the flag.
  * Folios that follow each other physically leave with one range
@@ -123,15 +127,12 @@ static int guestmem_zap_one(struct guestmem *gm, struct folio *folio,
  * every folio before the one that fails is out: the caller sees which by
  * PG_checked.  Called with the @nr folios locked, in file order.
  */
-int guestmem_zap_folios(struct guestmem *gm, struct folio **folios,
-			unsigned int nr, struct guestmem_batch *batch)
+static int __guestmem_zap_folios(struct guestmem *gm, struct folio **folios,
+				 unsigned int nr, struct guestmem_batch *batch)
 {
 	unsigned long pages;
 	unsigned int i, j, k;
 	int ret;
-
-	for (i = 0; i < nr; i++)
-		VM_WARN_ON_ONCE_FOLIO(folio_test_uptodate(folios[i]), folios[i]);
 
 	for (i = 0; i < nr; i = j) {
 		pages = folio_nr_pages(folios[i]);
@@ -161,6 +162,17 @@ int guestmem_zap_folios(struct guestmem *gm, struct folio **folios,
 		}
 	}
 	return 0;
+}
+
+/* New folios only: nothing was written to them yet (see above). */
+int guestmem_zap_folios(struct guestmem *gm, struct folio **folios,
+			unsigned int nr, struct guestmem_batch *batch)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		VM_WARN_ON_ONCE_FOLIO(folio_test_uptodate(folios[i]), folios[i]);
+	return __guestmem_zap_folios(gm, folios, nr, batch);
 }
 
 /*
@@ -279,6 +291,113 @@ void guestmem_unzap_folio(struct guestmem *gm, struct folio *folio)
 	atomic_long_sub(nr, &guestmem_nr_unmapped);
 	atomic_long_sub(nr, &gm->nr_unmapped);
 	trace_guestmem_direct_map_restore(gm_ino(gm), folio);
+}
+
+/*
+ * Put back the folios of [@start, @end) that are out of the direct map: all
+ * of them, or with @shared_only those whose page is shared now.  Putting
+ * back needs no flush.  Called with the invalidate lock held exclusive.
+ */
+void guestmem_unzap_range(struct guestmem *gm, pgoff_t start, pgoff_t end,
+			  bool shared_only)
+{
+	struct address_space *mapping = gm_mapping(gm);
+	struct folio_batch fbatch;
+	pgoff_t index = start;
+	unsigned int i;
+
+	lockdep_assert_held_write(&mapping->invalidate_lock);
+
+	folio_batch_init(&fbatch);
+	while (filemap_get_folios(mapping, &index, end - 1, &fbatch)) {
+		for (i = 0; i < folio_batch_count(&fbatch); i++) {
+			struct folio *folio = fbatch.folios[i];
+
+			if (shared_only && guestmem_page_private(gm, folio->index))
+				continue;
+			folio_lock(folio);
+			if (folio_test_checked(folio))
+				guestmem_unzap_folio(gm, folio);
+			folio_unlock(folio);
+		}
+		folio_batch_release(&fbatch);
+		cond_resched();
+	}
+}
+
+/* Takes @nr locked folios of guestmem_zap_range() out, then lets them go. */
+static int guestmem_zap_held(struct guestmem *gm, struct folio **folios,
+			     unsigned int nr, struct guestmem_batch *batch)
+{
+	unsigned int i;
+	int ret;
+
+	/* Used folios too: a conversion keeps their contents. */
+	ret = __guestmem_zap_folios(gm, folios, nr, batch);
+	for (i = 0; i < nr; i++) {
+		folio_unlock(folios[i]);
+		folio_put(folios[i]);
+	}
+	return ret;
+}
+
+/**
+ * guestmem_zap_range - take the folios of a range out of the direct map
+ * @gm: A %GUESTMEM_F_NO_DIRECT_MAP_PRIVATE file.
+ * @start: First page of the range.
+ * @end: First page after it.
+ *
+ * For a conversion to private, before the pages' state changes: every
+ * folio of the range that is in the direct map leaves it, physically
+ * contiguous ones with one range operation, and the kernel TLB is flushed
+ * once for all of them.  Contents stay as they are.  A poisoned folio is
+ * left alone.  All or nothing: when a removal fails, the folios of the
+ * range whose pages are still shared come back.
+ *
+ * Context: Process context, may sleep; the invalidate lock held exclusive,
+ * inside the conversion's invalidation, after its check that nothing but
+ * the file holds the folios.
+ * Return: 0, or the error of a removal (-ENOMEM).
+ */
+int guestmem_zap_range(struct guestmem *gm, pgoff_t start, pgoff_t end)
+{
+	struct address_space *mapping = gm_mapping(gm);
+	struct guestmem_batch batch = GUESTMEM_BATCH_INIT;
+	struct folio *folios[GUESTMEM_ZAP_BATCH];
+	struct folio_batch fbatch;
+	unsigned int nr = 0, i;
+	pgoff_t index = start;
+	int ret = 0;
+
+	lockdep_assert_held_write(&mapping->invalidate_lock);
+
+	folio_batch_init(&fbatch);
+	while (!ret && filemap_get_folios(mapping, &index, end - 1, &fbatch)) {
+		for (i = 0; !ret && i < folio_batch_count(&fbatch); i++) {
+			struct folio *folio = fbatch.folios[i];
+
+			folio_lock(folio);
+			if (folio_test_checked(folio) ||
+			    folio_contain_hwpoisoned_page(folio)) {
+				folio_unlock(folio);
+				continue;
+			}
+			folio_get(folio);
+			folios[nr++] = folio;
+			if (nr == GUESTMEM_ZAP_BATCH) {
+				ret = guestmem_zap_held(gm, folios, nr, &batch);
+				nr = 0;
+			}
+		}
+		folio_batch_release(&fbatch);
+		cond_resched();
+	}
+	if (!ret && nr)
+		ret = guestmem_zap_held(gm, folios, nr, &batch);
+	guestmem_flush(gm, &batch);
+	if (ret)
+		guestmem_unzap_range(gm, start, end, true);
+	return ret;
 }
 
 void guestmem_flush_range(struct guestmem *gm, unsigned long start,

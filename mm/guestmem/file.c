@@ -311,8 +311,9 @@ static const struct inode_operations guestmem_iops = {
 /**
  * guestmem_supported_flags - the guestmem_file_create() flags this system has
  *
- * %GUESTMEM_F_NO_DIRECT_MAP needs an architecture that can change its
- * direct map page by page (can_set_direct_map()) and no highmem; backends
+ * %GUESTMEM_F_NO_DIRECT_MAP and %GUESTMEM_F_NO_DIRECT_MAP_PRIVATE need an
+ * architecture that can change its direct map page by page
+ * (can_set_direct_map()) and no highmem; backends
  * use this to advertise their own flag for it, without reaching into mm
  * themselves.  %GUESTMEM_F_MMAP and %GUESTMEM_F_INIT_SHARED are always
  * supported, and so is %GUESTMEM_F_SCRUB.
@@ -328,7 +329,8 @@ unsigned long guestmem_supported_flags(void)
 
 	if (!IS_ENABLED(CONFIG_HIGHMEM) && can_set_direct_map() &&
 	    guestmem_clear_ready())
-		flags |= GUESTMEM_F_NO_DIRECT_MAP;
+		flags |= GUESTMEM_F_NO_DIRECT_MAP |
+			 GUESTMEM_F_NO_DIRECT_MAP_PRIVATE;
 	return flags;
 }
 EXPORT_SYMBOL_GPL(guestmem_supported_flags);
@@ -351,6 +353,14 @@ EXPORT_SYMBOL_GPL(guestmem_supported_flags);
  *	before @ops->free_folio, as %GUESTMEM_F_NO_DIRECT_MAP files always
  *	do: for a backend whose pages came back from a place the kernel
  *	could not see into (pKVM's protected guests).
+ *	%GUESTMEM_F_NO_DIRECT_MAP_PRIVATE (with %GUESTMEM_F_MMAP, not with
+ *	%GUESTMEM_F_NO_DIRECT_MAP): keep the private pages of the file out
+ *	of the kernel direct map, and only those: a page leaves when it
+ *	becomes private or is allocated private, and comes back when it
+ *	becomes shared or leaves the file, zeroed if it was used.  Shared
+ *	pages stay reachable by the kernel (GUP, pins); for a backend that
+ *	hands private memory to a hypervisor which takes it from the host
+ *	(Gunyah's lend).
  * @ops: Callbacks of the owner (->release, ->free_folio).
  * @priv: Owner's data, given back by @ops->release.
  *
@@ -363,8 +373,10 @@ EXPORT_SYMBOL_GPL(guestmem_supported_flags);
  * Context: Process context, may sleep.
  * Return: The new file, to be installed in a file descriptor by the
  * caller, or ERR_PTR(-EINVAL) for a bad size or flag (also
- * %GUESTMEM_F_NO_DIRECT_MAP where the direct map cannot be changed,
- * %GUESTMEM_F_INIT_SHARED without %GUESTMEM_F_MMAP, and a
+ * %GUESTMEM_F_NO_DIRECT_MAP or %GUESTMEM_F_NO_DIRECT_MAP_PRIVATE where the
+ * direct map cannot be changed, %GUESTMEM_F_INIT_SHARED or
+ * %GUESTMEM_F_NO_DIRECT_MAP_PRIVATE without %GUESTMEM_F_MMAP, both
+ * direct-map flags together, and a
  * %GUESTMEM_F_MMAP file of more than INT_MAX pages), ERR_PTR(-ENOMEM),
  * or another error of the file allocation.
  */
@@ -380,6 +392,11 @@ struct file *guestmem_file_create(const char *name, loff_t size,
 	    !PAGE_ALIGNED(size) ||
 	    (flags & (GUESTMEM_F_MMAP | GUESTMEM_F_INIT_SHARED)) ==
 	    GUESTMEM_F_INIT_SHARED)
+		return ERR_PTR(-EINVAL);
+	/* Without MMAP every page is private: that is NO_DIRECT_MAP. */
+	if ((flags & GUESTMEM_F_NO_DIRECT_MAP_PRIVATE) &&
+	    (flags & (GUESTMEM_F_MMAP | GUESTMEM_F_NO_DIRECT_MAP)) !=
+	    GUESTMEM_F_MMAP)
 		return ERR_PTR(-EINVAL);
 	/* The state's bitmap is indexed by unsigned int. */
 	if ((flags & GUESTMEM_F_MMAP) && (size >> PAGE_SHIFT) > INT_MAX)

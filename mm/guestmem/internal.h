@@ -81,19 +81,23 @@ struct guestmem {
  * Direct map.  In a %GUESTMEM_F_NO_DIRECT_MAP file every page of a folio
  * leaves the kernel direct map when the folio is allocated (after it was
  * zeroed through it) and comes back in ->free_folio(), before the folio can
- * return to the page allocator.  PG_checked, a flag the owner of a mapping
- * may use, marks a folio whose pages are out.  The pages are unmapped
- * without a flush; the operation (fallocate, a lookup) collects the range of
- * addresses in a struct guestmem_batch and flushes the kernel TLB once, at
- * its end, before the call returns.  Until then stale TLB entries may still
- * reach the zeroed pages, which hold nothing yet: no guest has been given
- * them.  A lookup racing with an fallocate() may find a folio it removed
- * before that flush; guestmem.unflushed tells it so, and it flushes that
- * folio itself before handing it out.  Mapping a page back needs no flush.
- * fallocate() keeps up to GUESTMEM_ZAP_BATCH new folios locked and takes
- * them out together, physically contiguous ones with one range operation;
- * so does a lookup that allocates during a forward pass over the file,
- * for a window of folios after its own (guestmem_lookup_folio()).
+ * return to the page allocator.  In a %GUESTMEM_F_NO_DIRECT_MAP_PRIVATE
+ * file only private folios are out: one allocated while private leaves as
+ * above, and a conversion takes the folios of its range out (to private,
+ * one flush for the range) or puts them back (to shared, no flush).
+ * PG_checked, a flag the owner of a mapping may use, marks a folio whose
+ * pages are out.  The pages are unmapped without a flush; the operation
+ * (fallocate, a lookup) collects the range of addresses in a struct
+ * guestmem_batch and flushes the kernel TLB once, at its end, before the
+ * call returns.  Until then stale TLB entries may still reach the zeroed
+ * pages, which hold nothing yet: no guest has been given them.  A lookup
+ * racing with an fallocate() may find a folio it removed before that flush;
+ * guestmem.unflushed tells it so, and it flushes that folio itself before
+ * handing it out.  Mapping a page back needs no flush.  fallocate() keeps up
+ * to GUESTMEM_ZAP_BATCH new folios locked and takes them out together,
+ * physically contiguous ones with one range operation; so does a lookup
+ * that allocates during a forward pass over the file, for a window of
+ * folios after its own (guestmem_lookup_folio()).
  */
 #define GUESTMEM_ZAP_BATCH	32
 
@@ -132,6 +136,20 @@ static inline bool guestmem_page_private(struct guestmem *gm, pgoff_t index)
 	return !gm->shared || !test_bit(index, gm->shared);
 }
 
+/*
+ * Whether the page at @index belongs out of the direct map now: every page
+ * of a %GUESTMEM_F_NO_DIRECT_MAP file, the private pages of a
+ * %GUESTMEM_F_NO_DIRECT_MAP_PRIVATE one.  Same stability as
+ * guestmem_page_private().
+ */
+static inline bool guestmem_page_unmapped(struct guestmem *gm, pgoff_t index)
+{
+	if (gm->flags & GUESTMEM_F_NO_DIRECT_MAP)
+		return true;
+	return (gm->flags & GUESTMEM_F_NO_DIRECT_MAP_PRIVATE) &&
+	       guestmem_page_private(gm, index);
+}
+
 extern const struct file_operations guestmem_fops;
 extern atomic_t guestmem_nr_no_direct_map_files;
 
@@ -147,6 +165,9 @@ struct folio *guestmem_lookup_folio(struct guestmem *gm, pgoff_t index,
 int guestmem_zap_folios(struct guestmem *gm, struct folio **folios,
 			unsigned int nr, struct guestmem_batch *batch);
 void guestmem_unzap_folio(struct guestmem *gm, struct folio *folio);
+int guestmem_zap_range(struct guestmem *gm, pgoff_t start, pgoff_t end);
+void guestmem_unzap_range(struct guestmem *gm, pgoff_t start, pgoff_t end,
+			  bool shared_only);
 void guestmem_clear_folio(struct folio *folio);
 void __init guestmem_clear_init(void);
 bool guestmem_clear_ready(void);

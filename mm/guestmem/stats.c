@@ -63,6 +63,7 @@ static const struct {
 	{ GUESTMEM_F_MMAP,		"mmap" },
 	{ GUESTMEM_F_INIT_SHARED,	"init_shared" },
 	{ GUESTMEM_F_SCRUB,		"scrub" },
+	{ GUESTMEM_F_NO_DIRECT_MAP_PRIVATE, "no_direct_map_private" },
 };
 
 /*
