@@ -93,6 +93,18 @@ struct guestmem_binding;
  *	said yes is not told when a later one refuses, so the callback may
  *	check and prepare, but must not commit to the new state.
  *
+ * @punch_hole: (binding) fallocate(%FALLOC_FL_PUNCH_HOLE) is about to free
+ *	the folios of [@start, @end) (clipped to the binding).  Called
+ *	before the punch hole's @invalidate_begin, with the invalidate lock
+ *	held exclusive; may sleep.  Return 0 to let it go on, or an error to
+ *	refuse it: fallocate() then fails with that error and nothing
+ *	changes.  Bindings are asked in list order, and one that said yes is
+ *	not told when a later one refuses.  For a backend that must get the
+ *	pages back from someone else before they may be freed, who may say
+ *	no (Gunyah reclaims a lent range from its hypervisor).  The last
+ *	close is not asked and cannot be refused: a backend that must not
+ *	lose pages holds a reference to the file while it has pages out.
+ *
  * @ioctl: (file) An ioctl() on the file.  The library has none of its own;
  *	backends keep their uAPI (KVM's KVM_SET_MEMORY_ATTRIBUTES2) here.
  *	Process context, no guestmem lock held; return -ENOTTY for an
@@ -112,6 +124,8 @@ struct guestmem_ops {
 			       pgoff_t start, pgoff_t end);
 	int (*convert)(struct guestmem_binding *binding, pgoff_t start,
 		       pgoff_t end, bool to_private);
+	int (*punch_hole)(struct guestmem_binding *binding, pgoff_t start,
+			  pgoff_t end);
 
 	long (*ioctl)(struct file *file, unsigned int cmd, unsigned long arg);
 };

@@ -111,19 +111,41 @@ static long guestmem_allocate(struct guestmem *gm, loff_t offset, loff_t len)
 	return ret;
 }
 
+/* Each overlapping binding's ->punch_hole(), which may refuse. */
+static int guestmem_punch_ask(struct guestmem *gm, pgoff_t start, pgoff_t end)
+{
+	struct guestmem_binding *b;
+	int ret;
+
+	list_for_each_entry(b, &gm->bindings, entry) {
+		pgoff_t s = max(start, b->start), e = min(end, b->end);
+
+		if (s < e && b->ops->punch_hole) {
+			ret = b->ops->punch_hole(b, s, e);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
 static long guestmem_punch_hole(struct guestmem *gm, loff_t offset, loff_t len)
 {
 	struct address_space *mapping = gm_mapping(gm);
 	pgoff_t start = offset >> PAGE_SHIFT;
 	pgoff_t end = (offset + len) >> PAGE_SHIFT;
+	int ret;
 
 	filemap_invalidate_lock(mapping);
-	guestmem_invalidate(gm, start, end, true);
-	truncate_inode_pages_range(mapping, offset, offset + len - 1);
-	guestmem_invalidate(gm, start, end, false);
+	ret = guestmem_punch_ask(gm, start, end);
+	if (!ret) {
+		guestmem_invalidate(gm, start, end, true);
+		truncate_inode_pages_range(mapping, offset, offset + len - 1);
+		guestmem_invalidate(gm, start, end, false);
+	}
 	filemap_invalidate_unlock(mapping);
 
-	return 0;
+	return ret;
 }
 
 static long guestmem_fallocate(struct file *file, int mode, loff_t offset,

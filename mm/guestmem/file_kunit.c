@@ -196,6 +196,57 @@ static void guestmem_test_punch_hole(struct kunit *test)
 }
 
 /*
+ * A binding with ->punch_hole() is asked first, for its part of the range
+ * only: when it refuses, fallocate() fails with its error, no binding is
+ * invalidated and no folio leaves; when it agrees, the punch hole goes on
+ * as usual.  A punch hole outside its range and the last close do not ask.
+ */
+static void guestmem_test_punch_hole_refused(struct kunit *test)
+{
+	const int punch = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE;
+	struct fake_backend *fb = test->priv;
+	struct guestmem_binding a, p;
+	struct file *file;
+	int i;
+
+	file = gmt_create(test);
+	gmt_bind(test, file, &a, &fake_ops_a, 0, 8);
+	gmt_bind(test, file, &p, &fake_ops_punch, 4, 8);
+	KUNIT_ASSERT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, NR_PAGES), 0);
+
+	fb->punch_ret = -EBUSY;
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, punch, 2, 4), -EBUSY);
+	KUNIT_EXPECT_EQ(test, fb->nr_ev, 1);
+	gmt_expect_event(test, 0, EV_PUNCH, &p, 4, 6);
+	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, NR_PAGES);
+	KUNIT_EXPECT_EQ(test, fb->frees, 0);
+
+	fb->punch_ret = 0;
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, punch, 2, 4), 0);
+	KUNIT_EXPECT_EQ(test, fb->nr_ev, 6);
+	gmt_expect_event(test, 1, EV_PUNCH, &p, 4, 6);
+	gmt_expect_event(test, 2, EV_BEGIN, &a, 2, 6);
+	gmt_expect_event(test, 3, EV_BEGIN, &p, 4, 6);
+	gmt_expect_event(test, 4, EV_END, &a, 2, 6);
+	gmt_expect_event(test, 5, EV_END, &p, 4, 6);
+	KUNIT_EXPECT_EQ(test, fb->frees, 4);
+
+	/* Not its range: not asked, even while it would refuse. */
+	fb->punch_ret = -EBUSY;
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, punch, 0, 2), 0);
+	KUNIT_EXPECT_EQ(test, fb->nr_ev, 8);
+	KUNIT_EXPECT_EQ(test, fb->frees, 6);
+
+	/* The last close frees everything without asking. */
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, fb->frees, NR_PAGES);
+	for (i = 8; i < min(fb->nr_ev, MAX_EVENTS); i++)
+		KUNIT_EXPECT_NE_MSG(test, fb->ev[i].kind, EV_PUNCH, "event %d", i);
+	guestmem_unbind(&a);
+	guestmem_unbind(&p);
+}
+
+/*
  * GUESTMEM_F_SCRUB: a folio that was used is zeroed when it leaves the
  * file, before ->free_folio; without the flag (and without
  * NO_DIRECT_MAP) it keeps its contents, which the allocator clears
@@ -495,6 +546,7 @@ static struct kunit_case guestmem_file_cases[] = {
 	KUNIT_CASE(guestmem_test_unprepared),
 	KUNIT_CASE(guestmem_test_fallocate),
 	KUNIT_CASE(guestmem_test_punch_hole),
+	KUNIT_CASE(guestmem_test_punch_hole_refused),
 	KUNIT_CASE(guestmem_test_scrub),
 	KUNIT_CASE(guestmem_test_bind),
 	KUNIT_CASE(guestmem_test_close_while_bound),

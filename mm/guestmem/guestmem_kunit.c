@@ -71,6 +71,13 @@ static int fake_convert(struct guestmem_binding *b, pgoff_t start,
 	return gmt_fake()->convert_ret;
 }
 
+static int fake_punch_hole(struct guestmem_binding *b, pgoff_t start,
+			   pgoff_t end)
+{
+	fake_record(EV_PUNCH, b, start, end);
+	return gmt_fake()->punch_ret;
+}
+
 /* Two backends with the same callbacks, told apart by their tables. */
 const struct guestmem_ops fake_ops_a = {
 	.owner			= THIS_MODULE,
@@ -87,6 +94,14 @@ const struct guestmem_ops fake_ops_b = {
 	.prepare_folio		= fake_prepare_folio,
 	.invalidate_begin	= fake_invalidate_begin,
 	.invalidate_end		= fake_invalidate_end,
+};
+
+/* A backend that must give pages back before they are punched out. */
+const struct guestmem_ops fake_ops_punch = {
+	.owner			= THIS_MODULE,
+	.invalidate_begin	= fake_invalidate_begin,
+	.invalidate_end		= fake_invalidate_end,
+	.punch_hole		= fake_punch_hole,
 };
 
 void gmt_expect_event(struct kunit *test, int i, enum fake_kind kind,

@@ -15,7 +15,9 @@
 #define NR_PAGES	16
 #define MAX_EVENTS	32
 
-enum fake_kind { EV_BEGIN, EV_END, EV_PREPARE, EV_TO_PRIVATE, EV_TO_SHARED };
+enum fake_kind {
+	EV_BEGIN, EV_END, EV_PREPARE, EV_TO_PRIVATE, EV_TO_SHARED, EV_PUNCH
+};
 
 struct fake_event {
 	enum fake_kind kind;
@@ -32,6 +34,7 @@ struct fake_backend {
 	int frees;
 	int prepare_ret;
 	int convert_ret;
+	int punch_ret;
 	struct address_space *mapping;	/* for grab_large_folio() */
 	int unmap_calls;		/* for gmt_set_direct_map_failing() */
 	bool unmap_fail;
@@ -43,6 +46,7 @@ struct fake_backend {
 struct fake_backend *gmt_fake(void);
 extern const struct guestmem_ops fake_ops_a;
 extern const struct guestmem_ops fake_ops_b;
+extern const struct guestmem_ops fake_ops_punch;
 void gmt_expect_event(struct kunit *test, int i, enum fake_kind kind,
 		      struct guestmem_binding *b, pgoff_t start, pgoff_t end);
 struct file *gmt_create(struct kunit *test);
