@@ -205,6 +205,11 @@ bool guestmem_active(void);
 unsigned long guestmem_nr_pages(void);
 unsigned long guestmem_nr_pages_no_direct_map(void);
 
+#if IS_ENABLED(CONFIG_KUNIT)
+/* For the KUnit suites of the library and of its backends. */
+unsigned long guestmem_folio_nr_mapped(struct folio *folio);
+#endif
+
 #else /* !CONFIG_GUESTMEM */
 
 static inline bool guestmem_active(void)
