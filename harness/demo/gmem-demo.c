@@ -143,24 +143,12 @@ static int convert(uint64_t gpa, uint64_t npages, int private)
 	return 0;
 }
 
-static sigjmp_buf sigbus_jmp;
-
-static void sigbus(int sig)
-{
-	siglongjmp(sigbus_jmp, 1);
-}
-
 /* Reads the word at @p, or returns -1 if that raised SIGBUS. */
 static int64_t vmm_read(uint32_t *p)
 {
-	struct sigaction sa = { .sa_handler = sigbus }, old;
-	int64_t val = -1;
-
-	sigaction(SIGBUS, &sa, &old);
-	if (!sigsetjmp(sigbus_jmp, 1))
-		val = __atomic_load_n(p, __ATOMIC_SEQ_CST);
-	sigaction(SIGBUS, &old, NULL);
-	return val;
+	if (touch_bus((char *)p, false, 0))
+		return -1;
+	return __atomic_load_n(p, __ATOMIC_SEQ_CST);
 }
 
 /* Run the guest from @entry until it halts; returns the reported word. */

@@ -52,26 +52,10 @@
 #define CORE_REG(x)	(KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
 			 KVM_REG_ARM_CORE_REG(x))
 
-static sigjmp_buf bus_jmp;
-
-static void on_sigbus(int sig)
-{
-	siglongjmp(bus_jmp, 1);
-}
-
 /* Returns 1 if reading *p raised SIGBUS. */
 static int read_faults(uint32_t *p)
 {
-	struct sigaction sa = { .sa_handler = on_sigbus };
-	int faulted = 0;
-
-	sigaction(SIGBUS, &sa, NULL);
-	if (sigsetjmp(bus_jmp, 1))
-		faulted = 1;
-	else
-		__atomic_load_n(p, __ATOMIC_SEQ_CST);
-	signal(SIGBUS, SIG_DFL);
-	return faulted;
+	return touch_bus((char *)p, false, 0);
 }
 
 static void say(const char *fmt, ...)

@@ -113,44 +113,6 @@ static bool all_zero(const void *p, size_t len)
 	return true;
 }
 
-/*
- * Where a SIGBUS goes: a jump back into touch_bus() of the same thread, or,
- * outside touch_bus(), the default action (the test dies of it).
- */
-static __thread sigjmp_buf sigbus_jmp;
-static __thread int sigbus_armed;
-
-static void sigbus_handler(int sig)
-{
-	if (!__atomic_load_n(&sigbus_armed, __ATOMIC_SEQ_CST)) {
-		signal(SIGBUS, SIG_DFL);
-		raise(SIGBUS);
-		return;
-	}
-	siglongjmp(sigbus_jmp, 1);
-}
-
-/*
- * Reads (or, with @write, writes @byte to) *@p; returns true if that
- * raised SIGBUS instead.  Safe in several threads at once.
- */
-static bool touch_bus(char *p, bool write, char byte)
-{
-	struct sigaction sa = { .sa_handler = sigbus_handler };
-	bool bus = false;
-
-	sigaction(SIGBUS, &sa, NULL);
-	__atomic_store_n(&sigbus_armed, 1, __ATOMIC_SEQ_CST);
-	if (sigsetjmp(sigbus_jmp, 1))
-		bus = true;
-	else if (write)
-		__atomic_store_n(p, byte, __ATOMIC_SEQ_CST);
-	else
-		__atomic_load_n(p, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&sigbus_armed, 0, __ATOMIC_SEQ_CST);
-	return bus;
-}
-
 static __s64 file_size(struct __test_metadata *_metadata, int fd)
 {
 	struct stat st;

@@ -17,6 +17,8 @@
 #define GUESTMEM_UTIL_H
 
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +27,45 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <linux/kvm.h>
+
+/*
+ * Where a SIGBUS goes: a jump back into touch_bus() of the same thread, or,
+ * outside touch_bus(), the default action (the test dies of it).
+ */
+static __thread sigjmp_buf sigbus_jmp;
+static __thread int sigbus_armed;
+
+static inline void sigbus_handler(int sig)
+{
+	if (!__atomic_load_n(&sigbus_armed, __ATOMIC_SEQ_CST)) {
+		signal(SIGBUS, SIG_DFL);
+		raise(SIGBUS);
+		return;
+	}
+	siglongjmp(sigbus_jmp, 1);
+}
+
+/*
+ * Reads (or, with @write, writes @byte to) *@p; returns true if that
+ * raised SIGBUS instead.  Safe in several threads at once.  For the
+ * selftests, which check where the host may touch guest memory.
+ */
+static inline bool touch_bus(char *p, bool write, char byte)
+{
+	struct sigaction sa = { .sa_handler = sigbus_handler };
+	bool bus = false;
+
+	sigaction(SIGBUS, &sa, NULL);
+	__atomic_store_n(&sigbus_armed, 1, __ATOMIC_SEQ_CST);
+	if (sigsetjmp(sigbus_jmp, 1))
+		bus = true;
+	else if (write)
+		__atomic_store_n(p, byte, __ATOMIC_SEQ_CST);
+	else
+		__atomic_load_n(p, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&sigbus_armed, 0, __ATOMIC_SEQ_CST);
+	return bus;
+}
 
 /* Upstream's values (Linux 6.18 and the direct-map series), for old headers. */
 #ifndef KVM_CAP_GUEST_MEMFD_FLAGS
