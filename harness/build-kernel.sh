@@ -14,7 +14,7 @@ tree=$1 arch=$2 flavour=$3
 arch_setup "$arch"
 src=$(src_dir "$tree")
 obj=$(obj_dir "$tree" "$arch" "$flavour")
-frags=$(fragments "$arch" "$flavour")
+frags=$(fragments "$arch" "$flavour" "$tree")
 [ -f "$src/Makefile" ] || die "$src missing: run harness/prepare-tree.sh"
 mkdir -p "$obj"
 

@@ -57,12 +57,18 @@ src_dir() {
 	if [ "$1" = stock ]; then pristine_dir; else tree_dir guestmem; fi
 }
 
-# Config fragments of a flavour, in merge order.
+# Config fragments of a flavour, in merge order; for our tree (TREE
+# guestmem) also configs/guestmem-ARCH.config, with what stock 6.12 does
+# not have (its symbols would be lost there).
 fragments() {
-	local arch=$1 flavour=$2
+	local arch=$1 flavour=$2 tree=${3:-guestmem}
+	local ours=
+	if [ "$tree" = guestmem ] && [ -f "$TOP/configs/guestmem-$arch.config" ]; then
+		ours=" $TOP/configs/guestmem-$arch.config"
+	fi
 	case "$flavour" in
-	test) echo "$TOP/configs/base.config $TOP/configs/debug.config $TOP/configs/$arch.config" ;;
-	bench) echo "$TOP/configs/base.config $TOP/configs/$arch.config" ;;
+	test) echo "$TOP/configs/base.config $TOP/configs/debug.config $TOP/configs/$arch.config$ours" ;;
+	bench) echo "$TOP/configs/base.config $TOP/configs/$arch.config$ours" ;;
 	*) die "unknown flavour '$flavour' (test or bench)" ;;
 	esac
 }
