@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# modsyms.sh: prove that the KVM modules reach guest memory only through
-# the guestmem_*() API.  Builds the x86_64 test kernel of our tree and of
+# modsyms.sh: prove that the KVM and Gunyah modules reach guest memory
+# only through the guestmem_*() API.  Builds the x86_64 test kernel of our tree and of
 # stock 6.12 (same configuration: KVM and kvm-amd are modules), prints the
 # undefined symbols of kvm.ko and kvm-amd.ko that stock's modules do not
 # have, and fails if
@@ -106,6 +106,46 @@ else
 		rc=1
 	fi
 fi
+
+# The Gunyah modules of the arm64 test kernel (the KUnit module aside,
+# which uses the library's test exports): no low-level mm symbol, and
+# nothing but guestmem_*(), their own gunyah_*() and the kernel services
+# of GUNYAH_ORDINARY (allocation, locks, lists, files and descriptors,
+# the misc device, debugfs, module references, printing, user copies, and
+# the folio reference and lock of a page guestmem handed out).  A new
+# symbol fails the gate until it is reviewed and listed here.
+GUNYAH_ORDINARY='__arch_copy_from_user __folio_put __kmalloc_cache_noprof
+	__kmalloc_noprof __kvmalloc_node_noprof __list_add_valid_or_report
+	__list_del_entry_valid_or_report __might_fault __mutex_init
+	__this_module __warn_printk _printk anon_inode_getfd debug_locks
+	debugfs_create_dir debugfs_create_file debugfs_remove default_llseek
+	dump_page fd_install fget folio_unlock fput get_unused_fd_flags kfree
+	kmalloc_caches kmemdup_noprof kstrtouint_from_user kvfree
+	kvrealloc_noprof lock_is_held_type memcpy memset memstart_addr
+	misc_deregister misc_register module_put mutex_destroy
+	mutex_lock_nested mutex_unlock noop_llseek scnprintf simple_open
+	simple_read_from_buffer try_module_get'
+arm=$(obj_dir guestmem arm64 test)
+for m in gunyah gunyah_swrm; do
+	ko=$(find "$arm/drivers/virt/gunyah" -name "$m.ko" 2>/dev/null)
+	if [ -z "$ko" ]; then
+		echo "modsyms: $m.ko is not built as a module in the arm64 test kernel"
+		rc=1
+		continue
+	fi
+	echo "$m.ko needs:" $(undef "$ko")
+	bad=$(undef "$ko" | grep -E "$FORBIDDEN" || true)
+	if [ -n "$bad" ]; then
+		echo "modsyms: $m.ko needs low-level mm symbols:" $bad
+		rc=1
+	fi
+	bad=$(LC_ALL=C comm -23 <(undef "$ko" | grep -v -E '^(guestmem|gunyah)_' || true) \
+		<(printf '%s\n' $GUNYAH_ORDINARY | LC_ALL=C sort -u))
+	if [ -n "$bad" ]; then
+		echo "modsyms: $m.ko needs symbols beyond guestmem_*(), gunyah_*() and GUNYAH_ORDINARY:" $bad
+		rc=1
+	fi
+done
 
 exports=$(cd "$tree" && grep -ho 'EXPORT_SYMBOL[A-Z_]*([a-z0-9_]*' mm/guestmem/*.c |
 	sed 's/.*(//' | LC_ALL=C sort -u)
