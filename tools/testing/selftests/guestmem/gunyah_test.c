@@ -6,8 +6,8 @@
  * and the pin and punch-hole rules.  The software RM's debugfs files show
  * its parcels and play the guest that holds one.
  *
- * On arm64 test kernels the driver must be there; elsewhere the tests
- * skip.
+ * Built for arm64 only (Makefile); there the driver must be there, and
+ * built elsewhere the tests skip.
  */
 #define _GNU_SOURCE
 #include <errno.h>
