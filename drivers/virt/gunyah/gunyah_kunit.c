@@ -130,17 +130,27 @@ static void gk_expect(struct kunit *test, pgoff_t start, pgoff_t end,
 	}
 }
 
-static void gk_fill(struct kunit *test, pgoff_t index, u8 byte)
+/*
+ * The prepared folio at @index, locked, through the test's binding; the
+ * lookup holds off conversions, as lookups in guest memory must.
+ */
+static struct folio *gk_folio(struct kunit *test, pgoff_t index)
 {
 	struct gk *gk = test->priv;
 	struct folio *folio;
-	void *p;
 
-	/* Lookups in guest memory hold off conversions. */
 	guestmem_lock(&gk->b);
 	folio = guestmem_get_folio(&gk->b, index, GUESTMEM_GET_PREPARE);
 	guestmem_unlock(&gk->b);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	return folio;
+}
+
+static void gk_fill(struct kunit *test, pgoff_t index, u8 byte)
+{
+	struct folio *folio = gk_folio(test, index);
+	void *p;
+
 	p = kmap_local_folio(folio, 0);
 	memset(p, byte, PAGE_SIZE);
 	kunmap_local(p);
@@ -150,15 +160,10 @@ static void gk_fill(struct kunit *test, pgoff_t index, u8 byte)
 
 static bool gk_is(struct kunit *test, pgoff_t index, u8 byte)
 {
-	struct gk *gk = test->priv;
-	struct folio *folio;
+	struct folio *folio = gk_folio(test, index);
 	bool same;
 	void *p;
 
-	guestmem_lock(&gk->b);
-	folio = guestmem_get_folio(&gk->b, index, GUESTMEM_GET_PREPARE);
-	guestmem_unlock(&gk->b);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
 	p = kmap_local_folio(folio, 0);
 	same = !memchr_inv(p, byte, PAGE_SIZE);
 	kunmap_local(p);
@@ -300,10 +305,7 @@ static void gunyah_test_pin_refuses_lend(struct kunit *test)
 	struct gk *gk = test->priv;
 	struct folio *pinned;
 
-	guestmem_lock(&gk->b);
-	pinned = guestmem_get_folio(&gk->b, 3, GUESTMEM_GET_PREPARE);
-	guestmem_unlock(&gk->b);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pinned);
+	pinned = gk_folio(test, 3);
 	folio_unlock(pinned);
 	KUNIT_EXPECT_EQ(test, gk_map(gk, 0, 8, GUNYAH_MEM_FORCE_LEND | rw), -EAGAIN);
 	KUNIT_EXPECT_EQ(test, gunyah_swrm_nr_parcels(gk->swrm), 0);

@@ -108,6 +108,16 @@ static void swrm_free_parcel(struct gunyah_swrm *s, struct swrm_parcel *p)
 	kfree(p);
 }
 
+static u64 swrm_parcel_bytes(struct swrm_parcel *p)
+{
+	u64 bytes = 0;
+	unsigned int i;
+
+	for (i = 0; i < p->nr; i++)
+		bytes += p->ranges[i].size;
+	return bytes;
+}
+
 /* Whether [phys, phys + size) meets memory some parcel has. */
 static bool swrm_in_parcel(struct gunyah_swrm *s, u64 phys, u64 size)
 {
@@ -536,7 +546,6 @@ int gunyah_swrm_parcel(struct gunyah_swrm *s, u32 handle,
 		       struct gunyah_swrm_parcel_info *info)
 {
 	struct swrm_parcel *p;
-	unsigned int i;
 	int ret = -ENOENT;
 
 	mutex_lock(&s->lock);
@@ -547,9 +556,7 @@ int gunyah_swrm_parcel(struct gunyah_swrm *s, u32 handle,
 		info->held = p->held;
 		info->complete = p->complete;
 		info->nr_ranges = p->nr;
-		info->bytes = 0;
-		for (i = 0; i < p->nr; i++)
-			info->bytes += p->ranges[i].size;
+		info->bytes = swrm_parcel_bytes(p);
 		info->first_phys = p->nr ? p->ranges[0].phys : 0;
 		ret = 0;
 	}
@@ -586,22 +593,17 @@ static ssize_t swrm_parcels_read(struct file *file, char __user *buf,
 	struct gunyah_swrm *s = file->private_data;
 	struct swrm_parcel *p;
 	size_t size = 64 * (SWRM_MAX_PARCELS + 1), off = 0;
-	unsigned int i;
 	ssize_t ret;
 	char *text;
-	u64 bytes;
 
 	text = kmalloc(size, GFP_KERNEL);
 	if (!text)
 		return -ENOMEM;
 	mutex_lock(&s->lock);
-	list_for_each_entry(p, &s->parcels, entry) {
-		for (i = 0, bytes = 0; i < p->nr; i++)
-			bytes += p->ranges[i].size;
+	list_for_each_entry(p, &s->parcels, entry)
 		off += scnprintf(text + off, size - off, "%u %u %s %s %llu\n",
 				 p->handle, p->vmid, p->lend ? "lend" : "share",
-				 p->held ? "held" : "free", bytes);
-	}
+				 p->held ? "held" : "free", swrm_parcel_bytes(p));
 	mutex_unlock(&s->lock);
 	ret = simple_read_from_buffer(buf, len, ppos, text, off);
 	kfree(text);
