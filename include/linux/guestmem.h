@@ -65,7 +65,8 @@ struct guestmem_binding;
  *
  * @invalidate_begin: (binding) The folios in [@start, @end) (file offsets
  *	in pages, clipped to the binding) are about to be freed or to change
- *	state.  The backend must remove every mapping it made of them
+ *	state; the range covers every large folio the operation splits, so
+ *	it may be wider than the range userspace asked for.  The backend must remove every mapping it made of them
  *	(stage-2 page tables, IOMMU, caches of pfns) before returning, and
  *	must not create new ones until the matching @invalidate_end.  Called
  *	with the file's invalidate lock held, so bindings are stable and
@@ -164,6 +165,7 @@ struct guestmem_binding {
 #define GUESTMEM_F_INIT_SHARED		BIT(2)
 #define GUESTMEM_F_SCRUB		BIT(3)
 #define GUESTMEM_F_NO_DIRECT_MAP_PRIVATE	BIT(4)
+#define GUESTMEM_F_HUGE			BIT(5)
 
 /* guestmem_convert() flags */
 #define GUESTMEM_CONVERT_ZERO		BIT(0)

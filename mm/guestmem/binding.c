@@ -59,19 +59,30 @@ VISIBLE_IF_KUNIT struct folio *guestmem_grab_folio(struct guestmem *gm,
 EXPORT_SYMBOL_IF_KUNIT(guestmem_grab_folio);
 
 /*
- * guestmem_grab_folio(), counted when new to the file.  *@zap says whether
- * the folio still has to leave the direct map: a %GUESTMEM_F_NO_DIRECT_MAP
- * file's folio that has not, whatever the state of its pages, or a private
- * one of a %GUESTMEM_F_NO_DIRECT_MAP_PRIVATE file, and that is not poisoned
- * (zeroing it would consume the poison; its lookup fails with
- * -EHWPOISON instead).
+ * guestmem_grab_folio(), counted when new to the file; with @huge, a new
+ * folio for a page of a %GUESTMEM_F_HUGE file is a huge one where it can
+ * be (guestmem_alloc_huge_folio()).  *@zap says whether the folio still
+ * has to leave the direct map: a %GUESTMEM_F_NO_DIRECT_MAP file's folio
+ * that has not, whatever the state of its pages, or a private one of a
+ * %GUESTMEM_F_NO_DIRECT_MAP_PRIVATE file, and that is not poisoned
+ * (zeroing it would consume the poison; its lookup fails with -EHWPOISON
+ * instead).
  */
 struct folio *guestmem_grab_new_folio(struct guestmem *gm, pgoff_t index,
-				      bool *zap)
+				      bool huge, bool *zap)
 {
-	struct folio *folio = guestmem_grab_folio(gm, index);
+	struct folio *folio;
 
 	*zap = false;
+again:
+	folio = NULL;
+	if (huge && (gm->flags & GUESTMEM_F_HUGE)) {
+		folio = filemap_lock_folio(gm_mapping(gm), index);
+		if (IS_ERR(folio))
+			folio = guestmem_alloc_huge_folio(gm, index);
+	}
+	if (IS_ERR_OR_NULL(folio))
+		folio = guestmem_grab_folio(gm, index);
 	if (IS_ERR(folio))
 		return folio;
 	/*
@@ -79,9 +90,12 @@ struct folio *guestmem_grab_new_folio(struct guestmem *gm, pgoff_t index,
 	 * is folio->private, which points back to the file: without
 	 * PG_private nothing else in mm reads it, and ->free_folio(), which
 	 * gets no mapping, needs it to find the owner.  Set under the folio
-	 * lock, once, here: so is the folio counted.
+	 * lock, once, here: so is the folio counted.  Unless a split left
+	 * the folio without it, and is about to put it back.
 	 */
 	if (!folio->private) {
+		if (guestmem_split_pending(gm, folio))
+			goto again;
 		folio->private = gm;
 		guestmem_folio_added(gm, folio);
 	}
@@ -131,7 +145,7 @@ static unsigned int guestmem_grab_ahead(struct guestmem *gm,
 		/* Stop at the first page the file has: the pass reached it. */
 		if (xa_load(&mapping->i_pages, index))
 			break;
-		folio = guestmem_grab_new_folio(gm, index, &zap);
+		folio = guestmem_grab_new_folio(gm, index, true, &zap);
 		if (IS_ERR(folio))
 			break;
 		if (!zap) {
@@ -141,6 +155,9 @@ static unsigned int guestmem_grab_ahead(struct guestmem *gm,
 		}
 		folios[nr++] = folio;
 		index = folio_next_index(folio);
+		/* A huge folio is a window of its own. */
+		if (folio_test_large(folio))
+			break;
 	}
 	return nr;
 }
@@ -154,9 +171,12 @@ static unsigned int guestmem_grab_ahead(struct guestmem *gm,
  * any more, even if an fallocate() that removed it has not flushed yet.
  * @invalidate_locked: the caller holds the file's invalidate lock (shared);
  * otherwise the window is allocated only if it can be taken at once.
+ * @huge: a new folio may be huge (guestmem_grab_new_folio()).  A lookup
+ * that gets a large folio allocates no window after it: its own flush is
+ * for as many pages as a whole window of small folios.
  */
 struct folio *guestmem_lookup_folio(struct guestmem *gm, pgoff_t index,
-				    bool invalidate_locked)
+				    bool invalidate_locked, bool huge)
 {
 	struct address_space *mapping = gm_mapping(gm);
 	struct guestmem_batch batch = GUESTMEM_BATCH_INIT;
@@ -166,7 +186,7 @@ struct folio *guestmem_lookup_folio(struct guestmem *gm, pgoff_t index,
 	bool zap;
 	int ret;
 
-	folio = guestmem_grab_new_folio(gm, index, &zap);
+	folio = guestmem_grab_new_folio(gm, index, huge, &zap);
 	if (IS_ERR(folio))
 		return folio;
 
@@ -181,7 +201,7 @@ struct folio *guestmem_lookup_folio(struct guestmem *gm, pgoff_t index,
 	}
 
 	folios[0] = folio;
-	want = guestmem_ahead_window(gm, index);
+	want = folio_test_large(folio) ? 1 : guestmem_ahead_window(gm, index);
 	if (want > 1 && invalidate_locked) {
 		nr = guestmem_grab_ahead(gm, folios, want);
 	} else if (want > 1 && filemap_invalidate_trylock_shared(mapping)) {
@@ -396,7 +416,7 @@ struct folio *guestmem_get_folio(struct guestmem_binding *binding,
 	    guestmem_page_unmapped(gm, index))
 		return ERR_PTR(-EACCES);
 
-	folio = guestmem_lookup_folio(gm, index, false);
+	folio = guestmem_lookup_folio(gm, index, false, true);
 	if (IS_ERR(folio))
 		return folio;
 

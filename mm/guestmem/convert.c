@@ -142,35 +142,13 @@ static int guestmem_convert_ask(struct guestmem *gm, pgoff_t start,
 	return 0;
 }
 
-/* A large folio must convert as a whole: refuse a range that splits one. */
-static bool guestmem_range_splits_folio(struct guestmem *gm, pgoff_t start,
-					pgoff_t end)
-{
-	pgoff_t edge[2] = { start, end };
-	bool split = false;
-	int i;
-
-	for (i = 0; i < 2 && !split; i++) {
-		struct folio *folio;
-
-		if (edge[i] >= gm_nr_pages(gm))
-			continue;
-		folio = filemap_get_folio(gm_mapping(gm), edge[i]);
-		if (IS_ERR(folio))
-			continue;
-		split = folio->index != edge[i];
-		folio_put(folio);
-	}
-	return split;
-}
-
 /* guestmem_convert() of a guestmem file; -EAGAIN sets *@busy. */
 static int guestmem_convert_file(struct guestmem *gm, pgoff_t start, pgoff_t nr,
 				 bool to_private, unsigned int flags,
 				 pgoff_t *busy)
 {
 	struct address_space *mapping = gm_mapping(gm);
-	pgoff_t end;
+	pgoff_t end, inv_start, inv_end;
 	int ret;
 
 	if (!(gm->flags & GUESTMEM_F_MMAP) || (flags & ~GUESTMEM_CONVERT_ZERO) ||
@@ -178,13 +156,19 @@ static int guestmem_convert_file(struct guestmem *gm, pgoff_t start, pgoff_t nr,
 		return -EINVAL;
 
 	filemap_invalidate_lock(mapping);
-	if (guestmem_range_splits_folio(gm, start, end)) {
-		ret = -EINVAL;
-		goto out_unlock;
-	}
-	guestmem_invalidate(gm, start, end, true);
+	/*
+	 * A large folio holds pages of one state only: one the range starts
+	 * or ends in is split first, and stays split should the conversion
+	 * fail later.  Backends drop their mappings of all of it.
+	 */
+	inv_start = start;
+	inv_end = end;
+	guestmem_huge_span(gm, &inv_start, &inv_end);
+	guestmem_invalidate(gm, inv_start, inv_end, true);
 
-	ret = to_private ? guestmem_unmap_check_refs(gm, start, end, busy) : 0;
+	ret = guestmem_split_edges(gm, start, end, busy);
+	if (!ret && to_private)
+		ret = guestmem_unmap_check_refs(gm, start, end, busy);
 	if (!ret)
 		ret = guestmem_convert_ask(gm, start, end, to_private, busy);
 	/* Private folios of such a file leave the direct map first. */
@@ -208,8 +192,7 @@ static int guestmem_convert_file(struct guestmem *gm, pgoff_t start, pgoff_t nr,
 	if (flags & GUESTMEM_CONVERT_ZERO)
 		guestmem_zero_range(gm, start, end);
 out_end:
-	guestmem_invalidate(gm, start, end, false);
-out_unlock:
+	guestmem_invalidate(gm, inv_start, inv_end, false);
 	filemap_invalidate_unlock(mapping);
 	return ret;
 }
@@ -225,7 +208,10 @@ out_unlock:
  * @error_index: Set to the first page that could not be converted when
  *	-EAGAIN is returned; untouched otherwise.  May be NULL.
  *
- * All or nothing.  To private: every host mapping of the range is removed,
+ * All or nothing.  A large folio the range starts or ends in is split
+ * first (it fails with -EAGAIN while pinned), so that every page of a
+ * large folio keeps the same state.  To private: every host mapping of
+ * the range is removed,
  * then the call fails with -EAGAIN if a page in it is still mapped or
  * referenced by anyone but the file (a GUP pin); otherwise each binding's
  * ->convert() may refuse, and then the pages become private.  To shared:
@@ -246,10 +232,11 @@ out_unlock:
  * Context: Process context, may sleep; takes the file's invalidate lock,
  * folio locks and the mapping's i_mmap_rwsem.
  * Return: 0 on success; -EINVAL if @file is not a guestmem file with
- * %GUESTMEM_F_MMAP, for unknown @flags, an empty range, a range past the
- * end of the file or one that splits a large folio; -EAGAIN if a page is
- * in use (see @error_index; also when a binding's ->convert() returns
- * -EAGAIN, with the first page of that binding's range); -EHWPOISON (to
+ * %GUESTMEM_F_MMAP, for unknown @flags, an empty range or a range past the
+ * end of the file; -EAGAIN if a page is in use (see @error_index; for a
+ * large folio that could not be split, the first page of the range in it;
+ * when a binding's ->convert() returns -EAGAIN, the first page of that
+ * binding's range); -ENOMEM if a split could not allocate; -EHWPOISON (to
  * private) for a poisoned page; -ENOMEM (to private) when the direct map
  * could not be split to take a folio out; or the error of a binding's
  * ->convert().

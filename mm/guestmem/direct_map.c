@@ -276,6 +276,15 @@ void guestmem_clear_folio(struct folio *folio)
 }
 EXPORT_SYMBOL_IF_KUNIT(guestmem_clear_folio);
 
+/* Zero one page of @folio, locked, wherever the folio is. */
+void guestmem_clear_page_of(struct folio *folio, struct page *page)
+{
+	if (folio_test_checked(folio))
+		guestmem_clear_page(page);
+	else
+		clear_highpage(page);
+}
+
 /* Undo guestmem_zap_folios() for one folio: its pages are back in the map. */
 void guestmem_unzap_folio(struct guestmem *gm, struct folio *folio)
 {
@@ -504,6 +513,22 @@ static int guestmem_unmapped_get(void *data, u64 *val)
 DEFINE_DEBUGFS_ATTRIBUTE(guestmem_unmapped_fops, guestmem_unmapped_get, NULL,
 			 "%llu\n");
 
+static int guestmem_huge_fallbacks_get(void *data, u64 *val)
+{
+	*val = guestmem_nr_huge_fallbacks_read();
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(guestmem_huge_fallbacks_fops,
+			 guestmem_huge_fallbacks_get, NULL, "%llu\n");
+
+static int guestmem_huge_splits_get(void *data, u64 *val)
+{
+	*val = guestmem_nr_huge_splits_read();
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(guestmem_huge_splits_fops, guestmem_huge_splits_get,
+			 NULL, "%llu\n");
+
 void __init guestmem_debugfs_init(void)
 {
 	struct dentry *dir = debugfs_create_dir("guestmem", NULL);
@@ -512,4 +537,8 @@ void __init guestmem_debugfs_init(void)
 				   &guestmem_flushes_fops);
 	debugfs_create_file_unsafe("pages_unmapped", 0444, dir, NULL,
 				   &guestmem_unmapped_fops);
+	debugfs_create_file_unsafe("huge_fallbacks", 0444, dir, NULL,
+				   &guestmem_huge_fallbacks_fops);
+	debugfs_create_file_unsafe("huge_splits", 0444, dir, NULL,
+				   &guestmem_huge_splits_fops);
 }

@@ -78,7 +78,7 @@ static long guestmem_allocate(struct guestmem *gm, loff_t offset, loff_t len)
 			break;
 		}
 
-		folio = guestmem_grab_new_folio(gm, index, &zap);
+		folio = guestmem_grab_new_folio(gm, index, true, &zap);
 		if (IS_ERR(folio)) {
 			ret = PTR_ERR(folio);
 			break;
@@ -134,14 +134,17 @@ static long guestmem_punch_hole(struct guestmem *gm, loff_t offset, loff_t len)
 	struct address_space *mapping = gm_mapping(gm);
 	pgoff_t start = offset >> PAGE_SHIFT;
 	pgoff_t end = (offset + len) >> PAGE_SHIFT;
+	pgoff_t inv_start = start, inv_end = end;
 	int ret;
 
 	filemap_invalidate_lock(mapping);
 	ret = guestmem_punch_ask(gm, start, end);
 	if (!ret) {
-		guestmem_invalidate(gm, start, end, true);
-		truncate_inode_pages_range(mapping, offset, offset + len - 1);
-		guestmem_invalidate(gm, start, end, false);
+		/* All of a large folio that is split, as it stops being one. */
+		guestmem_huge_span(gm, &inv_start, &inv_end);
+		guestmem_invalidate(gm, inv_start, inv_end, true);
+		guestmem_punch_range(gm, start, end);
+		guestmem_invalidate(gm, inv_start, inv_end, false);
 	}
 	filemap_invalidate_unlock(mapping);
 
@@ -337,8 +340,10 @@ static const struct inode_operations guestmem_iops = {
  * architecture that can change its direct map page by page
  * (can_set_direct_map()) and no highmem; backends
  * use this to advertise their own flag for it, without reaching into mm
- * themselves.  %GUESTMEM_F_MMAP and %GUESTMEM_F_INIT_SHARED are always
- * supported, and so is %GUESTMEM_F_SCRUB.
+ * themselves.  %GUESTMEM_F_HUGE needs transparent huge pages
+ * (CONFIG_TRANSPARENT_HUGEPAGE), whose folios it uses and splits.
+ * %GUESTMEM_F_MMAP and %GUESTMEM_F_INIT_SHARED are always supported, and
+ * so is %GUESTMEM_F_SCRUB.
  *
  * Context: Any context.
  * Return: The GUESTMEM_F_* flags guestmem_file_create() accepts.
@@ -353,6 +358,8 @@ unsigned long guestmem_supported_flags(void)
 	    guestmem_clear_ready())
 		flags |= GUESTMEM_F_NO_DIRECT_MAP |
 			 GUESTMEM_F_NO_DIRECT_MAP_PRIVATE;
+	if (guestmem_huge_supported())
+		flags |= GUESTMEM_F_HUGE;
 	return flags;
 }
 EXPORT_SYMBOL_GPL(guestmem_supported_flags);
@@ -383,6 +390,14 @@ EXPORT_SYMBOL_GPL(guestmem_supported_flags);
  *	pages stay reachable by the kernel (GUP, pins); for a backend that
  *	hands private memory to a hypervisor which takes it from the host
  *	(Gunyah's lend).
+ *	%GUESTMEM_F_HUGE: back each naturally aligned PMD-size block (2 MiB
+ *	with 4 KiB pages) that lies wholly inside the file with one huge
+ *	folio where the page allocator has one, with folios of one page
+ *	otherwise (counted as fallbacks); such a folio is split when its
+ *	pages go different ways (a conversion or punch hole of part of it,
+ *	a host mapping of one of its pages), never merged back.  Best
+ *	effort: any size is accepted, and a block the size does not cover
+ *	wholly gets small folios.
  * @ops: Callbacks of the owner (->release, ->free_folio).
  * @priv: Owner's data, given back by @ops->release.
  *
@@ -467,6 +482,8 @@ struct file *guestmem_file_create(const char *name, loff_t size,
 	mapping_set_inaccessible(inode->i_mapping);
 	if (flags & GUESTMEM_F_NO_DIRECT_MAP)
 		mapping_set_no_direct_map(inode->i_mapping);
+	if (flags & GUESTMEM_F_HUGE)
+		mapping_set_large_folios(inode->i_mapping);
 
 	file = alloc_file_pseudo(inode, guestmem_mnt, name, O_RDWR,
 				 &guestmem_fops);
@@ -517,6 +534,9 @@ static struct inode *guestmem_alloc_inode(struct super_block *sb)
 	INIT_LIST_HEAD(&gm->bindings);
 	atomic_long_set(&gm->nr_unmapped, 0);
 	atomic_set(&gm->unflushed, 0);
+	atomic_long_set(&gm->nr_large, 0);
+	atomic_long_set(&gm->nr_huge_fallbacks, 0);
+	atomic_set(&gm->splitting, 0);
 	gm->ahead_next = 0;
 	gm->ahead_nr = 0;
 	return &gm->vfs_inode;

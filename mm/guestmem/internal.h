@@ -58,6 +58,13 @@ struct vm_area_struct;
  *	and unlocks them one by one, but flushes once at its end.  Raised
  *	under the folio lock, lowered after the flush; a lookup that finds
  *	it raised flushes its own folio before handing it out.
+ * @nr_large: Large folios in the file now (see huge.c); changed under
+ *	the folio's lock, read without a lock (fdinfo).
+ * @nr_huge_fallbacks: Blocks of a %GUESTMEM_F_HUGE file that got folios
+ *	of one page because no huge folio could be had; only grows.
+ * @splitting: Splits of a large folio of the file in progress; a lookup
+ *	that finds a folio without its owner pointer while it is raised
+ *	waits for it to drop (see huge.c).
  * @ahead_next: The page after the last window a lookup allocated, and
  * @ahead_nr: how many folios that window had: a hint for the next lookup
  *	that allocates (guestmem_lookup_folio()), read and written without a
@@ -72,6 +79,9 @@ struct guestmem {
 	struct list_head bindings;
 	atomic_long_t nr_unmapped;
 	atomic_t unflushed;
+	atomic_long_t nr_large;
+	atomic_long_t nr_huge_fallbacks;
+	atomic_t splitting;
 	pgoff_t ahead_next;
 	unsigned int ahead_nr;
 	struct inode vfs_inode;
@@ -157,9 +167,21 @@ extern atomic_t guestmem_nr_no_direct_map_files;
 void guestmem_invalidate(struct guestmem *gm, pgoff_t start, pgoff_t end,
 			 bool begin);
 struct folio *guestmem_grab_new_folio(struct guestmem *gm, pgoff_t index,
-				      bool *zap);
+				      bool huge, bool *zap);
 struct folio *guestmem_lookup_folio(struct guestmem *gm, pgoff_t index,
-				    bool invalidate_locked);
+				    bool invalidate_locked, bool huge);
+
+/* huge.c */
+bool guestmem_huge_supported(void);
+struct folio *guestmem_alloc_huge_folio(struct guestmem *gm, pgoff_t index);
+bool guestmem_split_pending(struct guestmem *gm, struct folio *folio);
+void guestmem_huge_span(struct guestmem *gm, pgoff_t *start, pgoff_t *end);
+int guestmem_split_edges(struct guestmem *gm, pgoff_t start, pgoff_t end,
+			 pgoff_t *busy);
+void guestmem_punch_range(struct guestmem *gm, pgoff_t start, pgoff_t end);
+void guestmem_split_for_host(struct guestmem *gm, pgoff_t index);
+long guestmem_nr_huge_fallbacks_read(void);
+long guestmem_nr_huge_splits_read(void);
 
 /* direct_map.c */
 int guestmem_zap_folios(struct guestmem *gm, struct folio **folios,
@@ -169,6 +191,7 @@ int guestmem_zap_range(struct guestmem *gm, pgoff_t start, pgoff_t end);
 void guestmem_unzap_range(struct guestmem *gm, pgoff_t start, pgoff_t end,
 			  bool shared_only);
 void guestmem_clear_folio(struct folio *folio);
+void guestmem_clear_page_of(struct folio *folio, struct page *page);
 void __init guestmem_clear_init(void);
 bool guestmem_clear_ready(void);
 void guestmem_flush_range(struct guestmem *gm, unsigned long start,
@@ -190,6 +213,7 @@ void guestmem_show_fdinfo(struct seq_file *m, struct file *file);
 struct folio *guestmem_grab_folio(struct guestmem *gm, pgoff_t index);
 long guestmem_nr_tlb_flushes(void);
 int guestmem_set_direct_map(struct page *page, unsigned int nr, bool valid);
+struct folio *guestmem_huge_alloc(gfp_t gfp);
 #endif
 
 #endif /* _MM_GUESTMEM_INTERNAL_H */

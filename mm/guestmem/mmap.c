@@ -21,6 +21,9 @@
  * the range, so a page is never mapped while private.  The folio is handed
  * to the fault with a reference and locked; a conversion that catches it
  * between this handler and its mapping sees that reference and refuses.
+ * The host maps folios of one page only: a new folio the host faults in
+ * first is small, and a large folio it finds is split first (huge.c), so
+ * that a pin the mapping allows holds one page, not a whole huge folio.
  */
 static vm_fault_t guestmem_fault(struct vm_fault *vmf)
 {
@@ -29,12 +32,14 @@ static vm_fault_t guestmem_fault(struct vm_fault *vmf)
 	pgoff_t index = vmf->pgoff;
 	struct folio *folio;
 	vm_fault_t ret = VM_FAULT_LOCKED;
+	bool split = false;
 
 	if (index >= gm_nr_pages(gm)) {
 		ret = VM_FAULT_SIGBUS;
 		goto out_trace;
 	}
 
+again:
 	filemap_invalidate_lock_shared(mapping);
 	if (guestmem_page_private(gm, index)) {
 		ret = VM_FAULT_SIGBUS;
@@ -44,10 +49,19 @@ static vm_fault_t guestmem_fault(struct vm_fault *vmf)
 	 * In a %GUESTMEM_F_NO_DIRECT_MAP file the folio is out of the direct
 	 * map (flushed) before user space can reach it.
 	 */
-	folio = guestmem_lookup_folio(gm, index, true);
+	folio = guestmem_lookup_folio(gm, index, true, false);
 	if (IS_ERR(folio)) {
 		ret = vmf_error(PTR_ERR(folio));
 		goto out;
+	}
+	/* Once: a folio that cannot be split now is mapped as it is. */
+	if (folio_test_large(folio) && !split) {
+		folio_unlock(folio);
+		folio_put(folio);
+		filemap_invalidate_unlock_shared(mapping);
+		guestmem_split_for_host(gm, index);
+		split = true;
+		goto again;
 	}
 	if (folio_contain_hwpoisoned_page(folio)) {
 		folio_unlock(folio);

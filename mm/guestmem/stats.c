@@ -29,6 +29,8 @@ static atomic_long_t guestmem_nr_file_pages = ATOMIC_LONG_INIT(0);
 void guestmem_folio_added(struct guestmem *gm, struct folio *folio)
 {
 	atomic_long_add(folio_nr_pages(folio), &guestmem_nr_file_pages);
+	if (folio_test_large(folio))
+		atomic_long_inc(&gm->nr_large);
 	trace_guestmem_folio_alloc(gm_ino(gm), folio);
 }
 
@@ -36,6 +38,8 @@ void guestmem_folio_added(struct guestmem *gm, struct folio *folio)
 void guestmem_folio_removed(struct guestmem *gm, struct folio *folio)
 {
 	atomic_long_sub(folio_nr_pages(folio), &guestmem_nr_file_pages);
+	if (folio_test_large(folio))
+		atomic_long_dec(&gm->nr_large);
 	trace_guestmem_folio_free(gm_ino(gm), folio);
 }
 
@@ -64,6 +68,7 @@ static const struct {
 	{ GUESTMEM_F_INIT_SHARED,	"init_shared" },
 	{ GUESTMEM_F_SCRUB,		"scrub" },
 	{ GUESTMEM_F_NO_DIRECT_MAP_PRIVATE, "no_direct_map_private" },
+	{ GUESTMEM_F_HUGE,		"huge" },
 };
 
 /*
@@ -76,6 +81,9 @@ static const struct {
  *	guestmem-pages-shared		pages shared (%GUESTMEM_F_MMAP files)
  *	guestmem-pages-private		pages private (%GUESTMEM_F_MMAP files)
  *	guestmem-pages-no-direct-map	pages out of the direct map
+ *	guestmem-large-folios		folios of more than one page
+ *	guestmem-huge-fallbacks		blocks that got no huge folio
+ *					(%GUESTMEM_F_HUGE files)
  *	guestmem-bindings		ranges bound to backend objects
  *
  * The shared and private counts are of every page of the file, allocated
@@ -114,5 +122,10 @@ void guestmem_show_fdinfo(struct seq_file *m, struct file *file)
 	}
 	seq_printf(m, "guestmem-pages-no-direct-map:\t%ld\n",
 		   atomic_long_read(&gm->nr_unmapped));
+	seq_printf(m, "guestmem-large-folios:\t%ld\n",
+		   atomic_long_read(&gm->nr_large));
+	if (gm->flags & GUESTMEM_F_HUGE)
+		seq_printf(m, "guestmem-huge-fallbacks:\t%ld\n",
+			   atomic_long_read(&gm->nr_huge_fallbacks));
 	seq_printf(m, "guestmem-bindings:\t%u\n", nr_bindings);
 }

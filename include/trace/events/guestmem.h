@@ -177,6 +177,32 @@ TRACE_EVENT(guestmem_fault,
 	    TP_printk("ino=%lu index=%lu ret=%s", __entry->ino, __entry->index,
 		      guestmem_show_fault(__entry->ret)));
 
+/* A %GUESTMEM_F_HUGE file got no huge folio for the block at index. */
+TRACE_EVENT(guestmem_huge_fallback,
+	    TP_PROTO(unsigned long ino, pgoff_t index),
+	    TP_ARGS(ino, index),
+	    TP_STRUCT__entry(__field(unsigned long, ino)
+			     __field(pgoff_t, index)),
+	    TP_fast_assign(__entry->ino = ino;
+			   __entry->index = index;),
+	    TP_printk("ino=%lu index=%lu", __entry->ino, __entry->index));
+
+/* A large folio of nr pages at index was split (ret 0) or not. */
+TRACE_EVENT(guestmem_huge_split,
+	    TP_PROTO(unsigned long ino, pgoff_t index, unsigned long nr,
+		     int ret),
+	    TP_ARGS(ino, index, nr, ret),
+	    TP_STRUCT__entry(__field(unsigned long, ino)
+			     __field(pgoff_t, index)
+			     __field(unsigned long, nr)
+			     __field(int, ret)),
+	    TP_fast_assign(__entry->ino = ino;
+			   __entry->index = index;
+			   __entry->nr = nr;
+			   __entry->ret = ret;),
+	    TP_printk("ino=%lu index=%lu nr=%lu ret=%d", __entry->ino,
+		      __entry->index, __entry->nr, __entry->ret));
+
 #endif /* _TRACE_GUESTMEM_H */
 
 /* Outside the guard: define_trace.h reads this file again. */
