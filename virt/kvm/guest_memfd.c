@@ -187,10 +187,17 @@ static const struct guestmem_ops kvm_gmem_ops = {
  * the architecture says a VM's memory must start private (arm64's
  * protected VMs).  For /dev/kvm, NO_DIRECT_MAP is reported if some VM may
  * use it: an architecture whose answer does not depend on the VM gives it
- * with kvm_arch_gmem_no_direct_map_any().
+ * with kvm_arch_gmem_no_direct_map_any().  HUGEPAGE needs huge folios
+ * from the library and an architecture that maps them
+ * (kvm_arch_gmem_supports_hugepage()); for /dev/kvm, if some VM may use
+ * it.
  */
 #ifndef kvm_arch_gmem_no_direct_map_any
 #define kvm_arch_gmem_no_direct_map_any()	true
+#endif
+
+#ifndef kvm_arch_gmem_hugepage_any
+#define kvm_arch_gmem_hugepage_any()	false
 #endif
 
 #ifndef kvm_arch_gmem_supports_init_shared
@@ -229,6 +236,11 @@ u64 kvm_gmem_supported_flags(struct kvm *kvm)
 	if ((guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP) &&
 	    no_direct_map)
 		flags |= GUEST_MEMFD_FLAG_NO_DIRECT_MAP;
+
+	if ((guestmem_supported_flags() & GUESTMEM_F_HUGE) &&
+	    (kvm ? kvm_arch_gmem_supports_hugepage(kvm) :
+		   kvm_arch_gmem_hugepage_any()))
+		flags |= GUEST_MEMFD_FLAG_HUGEPAGE;
 	return flags;
 }
 
@@ -243,6 +255,9 @@ int kvm_gmem_create(struct kvm *kvm, struct kvm_create_guest_memfd *args)
 		return -EINVAL;
 	if (args->flags & GUEST_MEMFD_FLAG_NO_DIRECT_MAP)
 		gflags |= GUESTMEM_F_NO_DIRECT_MAP;
+	/* Best effort, any size: see Documentation/virt/kvm/api.rst. */
+	if (args->flags & GUEST_MEMFD_FLAG_HUGEPAGE)
+		gflags |= GUESTMEM_F_HUGE;
 	if (kvm_arch_gmem_scrub(kvm))
 		gflags |= GUESTMEM_F_SCRUB;
 	/*
@@ -340,6 +355,28 @@ void kvm_gmem_unbind(struct kvm_memory_slot *slot)
 	guestmem_unbind(&slot->gmem.binding);
 }
 
+/*
+ * The order the caller may map @folio with at @gfn: the folio's own only
+ * if the folio lines up with the GFNs (its first page at a GFN aligned to
+ * its size) and lies wholly inside the memslot's range of the file; 0
+ * otherwise.  Every page of a large folio has the same shared/private
+ * state (the library splits a folio before its pages part), so nothing
+ * else has to be checked here; the architecture still checks the
+ * memslot's own alignment and the VM's attributes (x86: lpage_info).
+ */
+static int kvm_gmem_max_order(struct kvm_memory_slot *slot, gfn_t gfn,
+			      pgoff_t index, struct folio *folio)
+{
+	unsigned long nr = folio_nr_pages(folio);
+
+	if (nr == 1 || (gfn ^ index) & (nr - 1))
+		return 0;
+	if (folio->index < slot->gmem.pgoff ||
+	    folio->index + nr > slot->gmem.pgoff + slot->npages)
+		return 0;
+	return folio_order(folio);
+}
+
 int kvm_gmem_get_pfn(struct kvm *kvm, struct kvm_memory_slot *slot,
 		     gfn_t gfn, kvm_pfn_t *pfn, int *max_order)
 {
@@ -355,10 +392,10 @@ int kvm_gmem_get_pfn(struct kvm *kvm, struct kvm_memory_slot *slot,
 	if (IS_ERR(folio))
 		return PTR_ERR(folio);
 
-	folio_unlock(folio);
 	*pfn = folio_file_pfn(folio, index);
 	if (max_order)
-		*max_order = 0;
+		*max_order = kvm_gmem_max_order(slot, gfn, index, folio);
+	folio_unlock(folio);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(kvm_gmem_get_pfn);
