@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite "guestmem_huge": huge folios (huge.c).  A %GUESTMEM_F_HUGE
+ * file gets PMD-size folios for its whole blocks and small ones for the
+ * rest, falls back to small folios when the allocator has no huge one,
+ * and splits a huge folio when a conversion or a punch hole takes part of
+ * it, keeping contents, state, the direct map and the counters right; a
+ * reference held on a huge folio refuses what would split it, and one held
+ * on a small folio only what touches that page.
+ */
+#include <kunit/static_stub.h>
+#include <kunit/test.h>
+#include <kunit/visibility.h>
+#include <linux/falloc.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/guestmem.h>
+#include <linux/highmem.h>
+#include <linux/module.h>
+#include <linux/pagemap.h>
+#include <linux/set_memory.h>
+
+#include "guestmem_kunit.h"
+
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+
+#define HNR	HPAGE_PMD_NR
+
+static struct file *create_huge(struct kunit *test, unsigned long flags,
+				pgoff_t nr)
+{
+	struct file *file;
+
+	if (!(guestmem_supported_flags() & GUESTMEM_F_HUGE))
+		kunit_skip(test, "no huge folios on this system");
+	file = guestmem_file_create("[guestmem-kunit]", nr * PAGE_SIZE,
+				    GUESTMEM_F_HUGE | flags, &fake_ops_a,
+				    test->priv);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	return file;
+}
+
+static long nr_large(struct file *file)
+{
+	return atomic_long_read(&GUESTMEM_I(file_inode(file))->nr_large);
+}
+
+/* The order of the folio at @index, which the file must have. */
+static unsigned int order_at(struct kunit *test, struct file *file,
+			     pgoff_t index)
+{
+	struct folio *folio = gmt_cached_folio(test, file, index);
+	unsigned int order = folio_order(folio);
+
+	folio_put(folio);
+	return order;
+}
+
+/* Writes @byte over the page at @index, through the direct map. */
+static void fill(struct kunit *test, struct guestmem_binding *b, pgoff_t index,
+		 u8 byte)
+{
+	struct folio *folio = guestmem_get_folio(b, index, GUESTMEM_GET_PREPARE);
+	void *p;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	p = kmap_local_page(folio_file_page(folio, index));
+	memset(p, byte, PAGE_SIZE);
+	kunmap_local(p);
+	folio_unlock(folio);
+	folio_put(folio);
+}
+
+/* Whether every byte of the page at @index, in the file, is @byte. */
+static bool holds(struct kunit *test, struct file *file, pgoff_t index, u8 byte)
+{
+	struct folio *folio = gmt_cached_folio(test, file, index);
+	bool same;
+	void *p;
+
+	p = kmap_local_page(folio_file_page(folio, index));
+	same = !memchr_inv(p, byte, PAGE_SIZE);
+	kunmap_local(p);
+	folio_put(folio);
+	return same;
+}
+
+/*
+ * Whole blocks get one huge folio each, prepared as a whole; the pages
+ * after the last whole block get small folios; the counters follow, and
+ * the last close gives everything back.
+ */
+static void guestmem_test_huge_alloc(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	const pgoff_t nr = 2 * HNR + 3;
+	unsigned long base = guestmem_nr_pages();
+	struct guestmem_binding b;
+	struct folio *folio;
+	struct file *file;
+
+	file = create_huge(test, 0, nr);
+	KUNIT_EXPECT_EQ(test, guestmem_file_flags(file), GUESTMEM_F_HUGE);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, nr);
+
+	folio = guestmem_get_folio(&b, 5, GUESTMEM_GET_PREPARE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	KUNIT_EXPECT_EQ(test, folio_order(folio), HPAGE_PMD_ORDER);
+	KUNIT_EXPECT_EQ(test, folio->index, 0);
+	KUNIT_EXPECT_TRUE(test, folio_test_uptodate(folio));
+	KUNIT_EXPECT_TRUE(test, folio_test_pmd_mappable(folio));
+	folio_unlock(folio);
+	folio_put(folio);
+	gmt_expect_event(test, 0, EV_PREPARE, &b, 0, HNR);
+	KUNIT_EXPECT_TRUE(test, holds(test, file, 0, 0));
+	KUNIT_EXPECT_TRUE(test, holds(test, file, HNR - 1, 0));
+	KUNIT_EXPECT_EQ(test, nr_large(file), 1);
+	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, HNR);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base + HNR);
+
+	/* No whole block after 2 * HNR: small folios there. */
+	folio = guestmem_get_folio(&b, 2 * HNR + 1, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	KUNIT_EXPECT_EQ(test, folio_order(folio), 0);
+	folio_unlock(folio);
+	folio_put(folio);
+
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, nr), 0);
+	KUNIT_EXPECT_EQ(test, nr_large(file), 2);
+	KUNIT_EXPECT_EQ(test, order_at(test, file, HNR + 7), HPAGE_PMD_ORDER);
+	KUNIT_EXPECT_EQ(test, order_at(test, file, 2 * HNR + 2), 0);
+	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, nr);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base + nr);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, fb->frees, nr);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base);
+}
+
+static struct folio *huge_alloc_none(gfp_t gfp)
+{
+	return NULL;
+}
+
+/*
+ * No huge folio to be had: the block gets small folios, counted once as a
+ * fallback, and a block emptied again gets a huge folio next time.
+ */
+static void guestmem_test_huge_fallback(struct kunit *test)
+{
+	long fallbacks = guestmem_nr_huge_fallbacks_read();
+	const int punch = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE;
+	struct guestmem *gm;
+	struct file *file;
+
+	file = create_huge(test, 0, HNR);
+	gm = GUESTMEM_I(file_inode(file));
+
+	kunit_activate_static_stub(test, guestmem_huge_alloc, huge_alloc_none);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, HNR), 0);
+	kunit_deactivate_static_stub(test, guestmem_huge_alloc);
+	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, HNR);
+	KUNIT_EXPECT_EQ(test, nr_large(file), 0);
+	KUNIT_EXPECT_EQ(test, order_at(test, file, HNR / 2), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&gm->nr_huge_fallbacks), 1);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_huge_fallbacks_read(), fallbacks + 1);
+
+	/* A block with a page in it stays small, without a new fallback. */
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, punch, 1, HNR - 1), 0);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, HNR), 0);
+	KUNIT_EXPECT_EQ(test, nr_large(file), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&gm->nr_huge_fallbacks), 1);
+
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, punch, 0, HNR), 0);
+	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, 0);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, HNR), 0);
+	KUNIT_EXPECT_EQ(test, nr_large(file), 1);
+	__fput_sync(file);
+}
+
+/*
+ * Converting one page inside a huge folio splits it, keeps every page's
+ * contents and tells the backend about that page only; converting whole
+ * blocks needs no split, and split folios are not merged back.
+ */
+static void guestmem_test_huge_convert_part(struct kunit *test)
+{
+	struct fake_backend *fb = test->priv;
+	long splits = guestmem_nr_huge_splits_read();
+	unsigned long base = guestmem_nr_pages();
+	static const pgoff_t pages[] = { 0, 3, 4, HNR - 1 };
+	struct guestmem_binding b;
+	struct file *file;
+	pgoff_t err = 77;
+	unsigned int i;
+
+	file = create_huge(test, GUESTMEM_F_MMAP, HNR);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, HNR);
+	for (i = 0; i < ARRAY_SIZE(pages); i++)
+		fill(test, &b, pages[i], 0x10 + i);
+	KUNIT_ASSERT_EQ(test, nr_large(file), 1);
+
+	fb->nr_ev = 0;
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 3, 1, false, 0, &err), 0);
+	KUNIT_EXPECT_EQ(test, err, 77);
+	KUNIT_EXPECT_EQ(test, nr_large(file), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_huge_splits_read(), splits + 1);
+	KUNIT_EXPECT_EQ(test, order_at(test, file, 0), 0);
+	KUNIT_EXPECT_EQ(test, order_at(test, file, 3), 0);
+	KUNIT_EXPECT_FALSE(test, guestmem_is_private(&b, 3));
+	KUNIT_EXPECT_TRUE(test, guestmem_is_private(&b, 2));
+	KUNIT_EXPECT_TRUE(test, guestmem_is_private(&b, 4));
+	for (i = 0; i < ARRAY_SIZE(pages); i++)
+		KUNIT_EXPECT_TRUE_MSG(test, holds(test, file, pages[i], 0x10 + i),
+				      "page %lu", pages[i]);
+	/* The backend drops its mappings of the whole huge folio. */
+	KUNIT_EXPECT_EQ(test, fb->nr_ev, 3);
+	gmt_expect_event(test, 0, EV_BEGIN, &b, 0, HNR);
+	gmt_expect_event(test, 1, EV_TO_SHARED, &b, 3, 4);
+	gmt_expect_event(test, 2, EV_END, &b, 0, HNR);
+	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, HNR);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base + HNR);
+
+	/* Uniform again, but still small folios: no merge. */
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, HNR, true, 0, &err), 0);
+	KUNIT_EXPECT_EQ(test, nr_large(file), 0);
+	KUNIT_EXPECT_TRUE(test, holds(test, file, 3, 0x11));
+
+	/* A whole block converts as it is. */
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE |
+					 FALLOC_FL_PUNCH_HOLE, 0, HNR), 0);
+	fill(test, &b, 9, 0x5a);
+	KUNIT_ASSERT_EQ(test, nr_large(file), 1);
+	splits = guestmem_nr_huge_splits_read();
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, HNR, false, 0, &err), 0);
+	KUNIT_EXPECT_EQ(test, nr_large(file), 1);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_huge_splits_read(), splits);
+	KUNIT_EXPECT_TRUE(test, holds(test, file, 9, 0x5a));
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base);
+}
+
+/*
+ * A reference on a huge folio (a pin: the kernel cannot tell on which of
+ * its pages) refuses every conversion that would split it, naming the
+ * first page of the range in it, and changes nothing.  Once the folio is
+ * split, a reference on one page refuses only ranges holding that page.
+ */
+static void guestmem_test_huge_pinned(struct kunit *test)
+{
+	struct folio *folio, *pinned;
+	struct guestmem_binding b;
+	struct file *file;
+	pgoff_t err = 0;
+
+	file = create_huge(test, GUESTMEM_F_MMAP | GUESTMEM_F_INIT_SHARED, HNR);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, HNR);
+	folio = guestmem_get_folio(&b, 0, GUESTMEM_GET_PREPARE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	KUNIT_ASSERT_EQ(test, folio_order(folio), HPAGE_PMD_ORDER);
+	folio_unlock(folio);
+
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 7, 1, true, 0, &err), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, err, 7);
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 100, 4, true, 0, &err), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, err, 100);
+	KUNIT_EXPECT_EQ(test, nr_large(file), 1);
+	KUNIT_EXPECT_FALSE(test, guestmem_is_private(&b, 7));
+	KUNIT_EXPECT_FALSE(test, guestmem_is_private(&b, 100));
+	/* The whole folio needs no split, but holds a reference: refused. */
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, HNR, true, 0, &err), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, err, 0);
+	folio_put(folio);
+
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 7, 1, true, 0, &err), 0);
+	KUNIT_EXPECT_EQ(test, nr_large(file), 0);
+	KUNIT_EXPECT_TRUE(test, guestmem_is_private(&b, 7));
+
+	pinned = gmt_cached_folio(test, file, 9);
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 8, 4, true, 0, &err), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, err, 9);
+	KUNIT_EXPECT_FALSE(test, guestmem_is_private(&b, 8));
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 10, 6, true, 0, &err), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 9, true, 0, &err), 0);
+	KUNIT_EXPECT_FALSE(test, guestmem_is_private(&b, 9));
+	/* To shared never asks for the references. */
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, HNR, false, 0, &err), 0);
+	folio_put(pinned);
+	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, HNR, true, 0, &err), 0);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+}
+
+/*
+ * A punch hole of one page inside a huge folio splits it and frees that
+ * page only; should the folio not split (someone holds it), the page is
+ * zeroed in place and the folio stays whole.
+ */
+static void guestmem_test_huge_punch_part(struct kunit *test)
+{
+	const int punch = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE;
+	struct fake_backend *fb = test->priv;
+	struct guestmem_binding b;
+	struct folio *held;
+	struct file *file;
+
+	file = create_huge(test, 0, HNR);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, HNR);
+	fill(test, &b, 4, 0x44);
+	fill(test, &b, 5, 0x55);
+	fill(test, &b, 6, 0x66);
+
+	fb->nr_ev = 0;
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, punch, 5, 1), 0);
+	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, HNR - 1);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(filemap_get_folio(file->f_mapping, 5)), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fb->frees, 1);
+	KUNIT_EXPECT_EQ(test, nr_large(file), 0);
+	KUNIT_EXPECT_TRUE(test, holds(test, file, 4, 0x44));
+	KUNIT_EXPECT_TRUE(test, holds(test, file, 6, 0x66));
+	gmt_expect_event(test, 0, EV_BEGIN, &b, 0, HNR);
+	gmt_expect_event(test, 1, EV_END, &b, 0, HNR);
+
+	/* The next use of the page gets a zeroed small folio. */
+	held = guestmem_get_folio(&b, 5, GUESTMEM_GET_PREPARE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, held);
+	KUNIT_EXPECT_EQ(test, folio_order(held), 0);
+	folio_unlock(held);
+	folio_put(held);
+	KUNIT_EXPECT_TRUE(test, holds(test, file, 5, 0));
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, punch, 0, HNR), 0);
+	KUNIT_EXPECT_EQ(test, fb->frees, HNR + 1);
+
+	fill(test, &b, 20, 0x20);
+	fill(test, &b, 21, 0x21);
+	KUNIT_ASSERT_EQ(test, nr_large(file), 1);
+	held = gmt_cached_folio(test, file, 0);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, punch, 21, 1), 0);
+	KUNIT_EXPECT_EQ(test, nr_large(file), 1);
+	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, HNR);
+	KUNIT_EXPECT_TRUE(test, holds(test, file, 21, 0));
+	KUNIT_EXPECT_TRUE(test, holds(test, file, 20, 0x20));
+	KUNIT_EXPECT_EQ(test, fb->frees, HNR + 1);
+	folio_put(held);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, fb->frees, 2 * HNR + 1);
+}
+
+/*
+ * A huge folio of a %GUESTMEM_F_NO_DIRECT_MAP file leaves the direct map
+ * with one flush and, on x86, as one 2 MiB entry: the direct map is not
+ * split into 4 KiB entries for it, and is whole again once it is back.
+ * Its pages stay out when it is split, each now a folio of its own.
+ */
+static void guestmem_test_huge_no_direct_map(struct kunit *test)
+{
+	const int punch = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE;
+	unsigned long base = guestmem_nr_pages_no_direct_map();
+	struct guestmem_binding b;
+	struct folio *folio, *next;
+	struct page *head;
+	struct file *file;
+	long flushes;
+#ifdef CONFIG_X86
+	unsigned int level;
+	unsigned long addr;
+#endif
+
+	if (!(guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP))
+		kunit_skip(test, "the direct map cannot be changed on this system");
+	file = create_huge(test, GUESTMEM_F_NO_DIRECT_MAP, HNR);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, HNR);
+
+	flushes = guestmem_nr_tlb_flushes();
+	folio = guestmem_get_folio(&b, 0, GUESTMEM_GET_PREPARE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	KUNIT_ASSERT_EQ(test, folio_order(folio), HPAGE_PMD_ORDER);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_tlb_flushes(), flushes + 1);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(folio), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages_no_direct_map(), base + HNR);
+#ifdef CONFIG_X86
+	addr = (unsigned long)folio_address(folio);
+	KUNIT_EXPECT_NOT_NULL(test, lookup_address(addr, &level));
+	KUNIT_EXPECT_EQ(test, level, PG_LEVEL_2M);
+	KUNIT_EXPECT_NOT_NULL(test, lookup_address(addr + PMD_SIZE - PAGE_SIZE, &level));
+	KUNIT_EXPECT_EQ(test, level, PG_LEVEL_2M);
+#endif
+	/* No reference of ours, or the folio could not be split. */
+	head = &folio->page;
+	folio_unlock(folio);
+	folio_put(folio);
+
+	/* Split by a punch hole: the other pages stay out, and zeroed. */
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, punch, 3, 1), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages_no_direct_map(), base + HNR - 1);
+	KUNIT_EXPECT_TRUE(test, kernel_page_present(nth_page(head, 3)));
+	next = gmt_cached_folio(test, file, 4);
+	KUNIT_EXPECT_EQ(test, folio_order(next), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(next), 0);
+	KUNIT_EXPECT_TRUE(test, folio_test_uptodate(next));
+	folio_put(next);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages_no_direct_map(), base);
+	/* The pages went back to the allocator in the direct map. */
+	KUNIT_EXPECT_TRUE(test, kernel_page_present(head));
+	KUNIT_EXPECT_TRUE(test, kernel_page_present(nth_page(head, HNR - 1)));
+#ifdef CONFIG_X86
+	/* Put back page by page, merged into one entry again. */
+	KUNIT_EXPECT_NOT_NULL(test, lookup_address(addr, &level));
+	KUNIT_EXPECT_GE(test, level, PG_LEVEL_2M);
+#endif
+}
+
+static struct kunit_case guestmem_huge_cases[] = {
+	KUNIT_CASE(guestmem_test_huge_alloc),
+	KUNIT_CASE(guestmem_test_huge_fallback),
+	KUNIT_CASE(guestmem_test_huge_convert_part),
+	KUNIT_CASE(guestmem_test_huge_pinned),
+	KUNIT_CASE(guestmem_test_huge_punch_part),
+	KUNIT_CASE(guestmem_test_huge_no_direct_map),
+	{}
+};
+
+static struct kunit_suite guestmem_huge_suite = {
+	.name = "guestmem_huge",
+	.init = gmt_init,
+	.test_cases = guestmem_huge_cases,
+};
+
+kunit_test_suite(guestmem_huge_suite);
+
+#endif /* CONFIG_TRANSPARENT_HUGEPAGE */
