@@ -296,7 +296,7 @@ TEST_F(gmem, create_invalid_flags)
 						MAP_SHARED, fd, 0));
 		ASSERT_EQ(0, close(fd));
 	}
-	for (bit = 0; bit < 8; bit++) {
+	for (bit = 0; bit < 16; bit++) {
 		if (bit & ~supported)
 			continue;
 		fd = gmu_create_gmem(self->vm, self->size, bit);
@@ -333,6 +333,10 @@ TEST_F(gmem, flags_cap)
 		SKIP(return, "KVM_CAP_GUEST_MEMFD_FLAGS is not supported");
 #if defined(__x86_64__) || defined(__aarch64__)
 	want |= GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
+#endif
+#ifdef __x86_64__
+	/* Neither VM type of the variants has protected state. */
+	want |= GUEST_MEMFD_FLAG_HUGEPAGE;
 #endif
 #ifdef __aarch64__
 	/* FWB cannot be read from user space: with DIC, either answer. */
@@ -1595,6 +1599,9 @@ TEST_F(bind, bad_fd)
 #define GUEST_PORT		0x10
 #define GUEST_STORE		0x0
 #define GUEST_LOAD		0x8
+/* The same, with DS as guest_run_ds() set it: anywhere below 4 GiB. */
+#define GUEST_STORE_DS		0x14
+#define GUEST_LOAD_DS		0x17
 
 static const unsigned char guest_code[] = {
 	/* GUEST_STORE: */
@@ -1604,6 +1611,12 @@ static const unsigned char guest_code[] = {
 	/* GUEST_LOAD: */
 	0xb8, 0x00, 0x10,		/* mov $0x1000, %ax */
 	0x8e, 0xd8,			/* mov %ax, %ds */
+	0x66, 0x8b, 0x07,		/* mov (%bx), %eax */
+	0x66, 0xe7, GUEST_PORT,		/* out %eax, $GUEST_PORT */
+	0xf4,				/* hlt */
+	/* GUEST_STORE_DS: */
+	0x66, 0x89, 0x0f,		/* mov %ecx, (%bx) */
+	/* GUEST_LOAD_DS: */
 	0x66, 0x8b, 0x07,		/* mov (%bx), %eax */
 	0x66, 0xe7, GUEST_PORT,		/* out %eax, $GUEST_PORT */
 	0xf4,				/* hlt */
@@ -1673,12 +1686,13 @@ static void guest_destroy(struct __test_metadata *_metadata, struct guest *g)
 }
 
 /*
- * Runs the guest from @entry with BX = @offset, ECX = @value until it halts.
- * Returns 0 with the reported dword in *@word, or -1 with the errno of a
- * failed KVM_RUN.
+ * Runs the guest from @entry with BX = @offset, ECX = @value and, if
+ * @ds_base is not -1, the base of DS set to it, until it halts.  Returns 0
+ * with the reported dword in *@word, or -1 with the errno of a failed
+ * KVM_RUN.
  */
-static int guest_run(struct __test_metadata *_metadata, struct guest *g, unsigned int entry,
-		     __u16 offset, __u32 value, __u32 *word)
+static int guest_run_ds(struct __test_metadata *_metadata, struct guest *g, unsigned int entry,
+			__s64 ds_base, __u16 offset, __u32 value, __u32 *word)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
@@ -1687,6 +1701,12 @@ static int guest_run(struct __test_metadata *_metadata, struct guest *g, unsigne
 	ASSERT_EQ(0, ioctl(g->vcpu, KVM_GET_SREGS, &sregs));
 	sregs.cs.base = 0;
 	sregs.cs.selector = 0;
+	if (ds_base != -1) {
+		/* Real mode, with the hidden base of a descriptor cache. */
+		sregs.ds.base = ds_base;
+		sregs.ds.selector = 0;
+		sregs.ds.limit = 0xffff;
+	}
 	ASSERT_EQ(0, ioctl(g->vcpu, KVM_SET_SREGS, &sregs));
 	memset(&regs, 0, sizeof(regs));
 	regs.rip = CODE_GPA + entry;
@@ -1715,6 +1735,12 @@ static int guest_run(struct __test_metadata *_metadata, struct guest *g, unsigne
 				TH_LOG("unexpected exit reason %u", g->run->exit_reason);
 		}
 	}
+}
+
+static int guest_run(struct __test_metadata *_metadata, struct guest *g, unsigned int entry,
+		     __u16 offset, __u32 value, __u32 *word)
+{
+	return guest_run_ds(_metadata, g, entry, -1, offset, value, word);
 }
 
 /*
@@ -3056,5 +3082,321 @@ TEST(arm64_protected_vm_share_unshare)
 	ASSERT_EQ(0, close(kvm));
 }
 #endif /* __aarch64__ */
+
+#ifdef __x86_64__
+/*
+ * GUEST_MEMFD_FLAG_HUGEPAGE: each whole 2 MiB block of the file gets one
+ * huge folio (fdinfo guestmem-large-folios), which the guest sees through
+ * one 2 MiB NPT entry (KVM's pages_2m); converting or punching 4 KiB inside
+ * it splits it (debugfs guestmem/huge_splits) and keeps every other page;
+ * the host maps small folios only, so that a pin holds one page.
+ */
+#define HUGE_BLOCK		(2ULL << 20)
+#define HUGE_SIZE		(2 * HUGE_BLOCK)
+#define HUGE_SLOT		22
+#define HUGE_GPA		(4ULL << 20)
+
+FIXTURE(huge) {
+	int kvm;
+	int vm;
+	int gmem;
+	__u64 page;
+	char *hva;		/* 2 MiB aligned: userspace_addr of the memslot */
+	char *hva_area;
+	char *m;		/* mmap of the file, MMAP variants */
+};
+
+FIXTURE_VARIANT(huge) {
+	unsigned long vm_type;
+	__u64 gmem_flags;
+};
+
+FIXTURE_VARIANT_ADD(huge, default_vm_mmap_shared) {
+	.vm_type = 0,
+	.gmem_flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED,
+};
+
+FIXTURE_VARIANT_ADD(huge, sw_protected_vm) {
+	.vm_type = KVM_X86_SW_PROTECTED_VM,
+	.gmem_flags = 0,
+};
+
+FIXTURE_VARIANT_ADD(huge, sw_protected_vm_mmap) {
+	.vm_type = KVM_X86_SW_PROTECTED_VM,
+	.gmem_flags = GUEST_MEMFD_FLAG_MMAP,
+};
+
+FIXTURE_VARIANT_ADD(huge, sw_protected_vm_mmap_no_direct_map) {
+	.vm_type = KVM_X86_SW_PROTECTED_VM,
+	.gmem_flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_NO_DIRECT_MAP,
+};
+
+FIXTURE_SETUP(huge)
+{
+	__u64 flags = variant->gmem_flags | GUEST_MEMFD_FLAG_HUGEPAGE;
+
+	self->kvm = -1;
+	self->vm = -1;
+	self->gmem = -1;
+	self->hva_area = MAP_FAILED;
+	self->m = MAP_FAILED;
+	self->page = page_size();
+	if (!open_vm(_metadata, &self->kvm, &self->vm, variant->vm_type))
+		return;
+	ASSERT_EQ(flags, flags & gmu_gmem_flags(self->vm));
+	self->gmem = gmu_create_gmem(self->vm, HUGE_SIZE, flags);
+	ASSERT_LE(0, self->gmem) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
+	/*
+	 * KVM maps 2 MiB only where the memslot's guest and user addresses
+	 * agree modulo 2 MiB, guest_memfd memslots included.
+	 */
+	self->hva_area = mmap(NULL, HUGE_SIZE + HUGE_BLOCK, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->hva_area);
+	self->hva = (char *)(((uintptr_t)self->hva_area + HUGE_BLOCK - 1) & ~(HUGE_BLOCK - 1));
+	if (variant->gmem_flags & GUEST_MEMFD_FLAG_MMAP) {
+		self->m = mmap(NULL, HUGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			       self->gmem, 0);
+		ASSERT_NE(MAP_FAILED, self->m);
+	}
+}
+
+FIXTURE_TEARDOWN(huge)
+{
+	if (self->m != MAP_FAILED)
+		munmap(self->m, HUGE_SIZE);
+	if (self->hva_area != MAP_FAILED)
+		munmap(self->hva_area, HUGE_SIZE + HUGE_BLOCK);
+	if (self->gmem >= 0)
+		close(self->gmem);
+	if (self->vm >= 0)
+		close(self->vm);
+	if (self->kvm >= 0)
+		close(self->kvm);
+}
+
+/* The guest of guest_code, with the file at HUGE_GPA, private or not. */
+static void huge_guest_create(struct __test_metadata *_metadata, FIXTURE_DATA(huge) * self,
+			      const FIXTURE_VARIANT(huge) * variant, struct guest *g)
+{
+	g->code = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, g->code);
+	memcpy(g->code, guest_code, sizeof(guest_code));
+	ASSERT_EQ(0, gmu_set_region(self->vm, CODE_SLOT, 0, CODE_GPA, GUEST_SIZE, g->code, 0, 0));
+	ASSERT_EQ(0, gmu_set_region(self->vm, HUGE_SLOT, KVM_MEM_GUEST_MEMFD, HUGE_GPA, HUGE_SIZE,
+				    self->hva, self->gmem, 0));
+	/* Without MMAP the VM's attributes say which accesses are private. */
+	if (!(variant->gmem_flags & GUEST_MEMFD_FLAG_MMAP))
+		set_private(_metadata, self->vm, HUGE_GPA, HUGE_SIZE, true);
+
+	g->vcpu = ioctl(self->vm, KVM_CREATE_VCPU, 0);
+	ASSERT_LE(0, g->vcpu) TH_LOG("KVM_CREATE_VCPU: %s", strerror(errno));
+	g->run_size = ioctl(self->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	ASSERT_LT(0, g->run_size);
+	g->run = mmap(NULL, g->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, g->vcpu, 0);
+	ASSERT_NE(MAP_FAILED, g->run);
+}
+
+/* The guest stores @value at page @page of the file, word @word of it. */
+static void huge_store(struct __test_metadata *_metadata, struct guest *g, __u64 page,
+		       __u64 page_size, unsigned int word, __u32 value)
+{
+	__u32 got;
+
+	ASSERT_EQ(0, guest_run_ds(_metadata, g, GUEST_STORE_DS, HUGE_GPA + page * page_size,
+				  word * 4, value, &got));
+	ASSERT_EQ(value, got);
+}
+
+static __u32 huge_load(struct __test_metadata *_metadata, struct guest *g, __u64 page,
+		       __u64 page_size, unsigned int word)
+{
+	__u32 got = 0;
+
+	EXPECT_EQ(0, guest_run_ds(_metadata, g, GUEST_LOAD_DS, HUGE_GPA + page * page_size,
+				  word * 4, 0, &got));
+	return got;
+}
+
+/*
+ * fallocate() gives each whole block one huge folio; punching one page
+ * splits its block and frees that page; a block emptied again gets a huge
+ * folio again.  A file whose size does not cover a block wholly gets small
+ * folios there.
+ */
+TEST_F(huge, fallocate_and_punch)
+{
+	const int punch = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	__u64 nr = HUGE_SIZE / self->page;
+	long splits = gmu_stat("huge_splits");
+	char flags[128];
+	int fd;
+
+	ASSERT_TRUE(gmu_fdinfo_line(self->gmem, "guestmem-flags", flags, sizeof(flags)));
+	ASSERT_NE(NULL, strstr(flags, "huge")) TH_LOG("flags: %s", flags);
+	ASSERT_EQ(0, gmu_fdinfo_num(self->gmem, "guestmem-large-folios"));
+
+	ASSERT_EQ(0, fallocate(self->gmem, FALLOC_FL_KEEP_SIZE, 0, HUGE_SIZE));
+	ASSERT_EQ(2, gmu_fdinfo_num(self->gmem, "guestmem-large-folios"));
+	ASSERT_EQ(nr, gmu_fdinfo_num(self->gmem, "guestmem-pages"));
+	ASSERT_EQ(0, gmu_fdinfo_num(self->gmem, "guestmem-huge-fallbacks"));
+
+	ASSERT_LE(0, splits);
+	ASSERT_EQ(0, fallocate(self->gmem, punch, HUGE_BLOCK + 7 * self->page, self->page));
+	ASSERT_EQ(1, gmu_fdinfo_num(self->gmem, "guestmem-large-folios"));
+	ASSERT_EQ(nr - 1, gmu_fdinfo_num(self->gmem, "guestmem-pages"));
+	ASSERT_EQ(splits + 1, gmu_stat("huge_splits"));
+
+	ASSERT_EQ(0, fallocate(self->gmem, punch, HUGE_BLOCK, HUGE_BLOCK));
+	ASSERT_EQ(nr / 2, gmu_fdinfo_num(self->gmem, "guestmem-pages"));
+	ASSERT_EQ(0, fallocate(self->gmem, FALLOC_FL_KEEP_SIZE, 0, HUGE_SIZE));
+	ASSERT_EQ(2, gmu_fdinfo_num(self->gmem, "guestmem-large-folios"));
+
+	/* 3 MiB and a page: the second block is not whole. */
+	fd = gmu_create_gmem(self->vm, 3 * HUGE_BLOCK / 2 + self->page,
+			     variant->gmem_flags | GUEST_MEMFD_FLAG_HUGEPAGE);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 3 * HUGE_BLOCK / 2 + self->page));
+	ASSERT_EQ(1, gmu_fdinfo_num(fd, "guestmem-large-folios"));
+	ASSERT_EQ(HUGE_BLOCK / self->page + HUGE_BLOCK / 2 / self->page + 1,
+		  gmu_fdinfo_num(fd, "guestmem-pages"));
+	ASSERT_EQ(0, close(fd));
+}
+
+/*
+ * The guest's first touch of a block allocates a huge folio for it, which
+ * KVM maps with one 2 MiB entry; what the guest writes stays.
+ */
+TEST_F(huge, guest_maps_2m)
+{
+	__u64 per_block = HUGE_BLOCK / self->page;
+	struct guest g;
+
+	huge_guest_create(_metadata, self, variant, &g);
+	ASSERT_EQ(0, gmu_vm_stat(self->vm, "pages_2m"));
+
+	huge_store(_metadata, &g, 3, self->page, 0, 0x1000);
+	ASSERT_EQ(1, gmu_fdinfo_num(self->gmem, "guestmem-large-folios"));
+	ASSERT_EQ(1, gmu_vm_stat(self->vm, "pages_2m"));
+	huge_store(_metadata, &g, per_block - 1, self->page, 5, 0x1001);
+	huge_store(_metadata, &g, per_block + 100, self->page, 9, 0x1002);
+	ASSERT_EQ(2, gmu_fdinfo_num(self->gmem, "guestmem-large-folios"));
+	ASSERT_EQ(2, gmu_vm_stat(self->vm, "pages_2m"));
+
+	ASSERT_EQ(0x1000, huge_load(_metadata, &g, 3, self->page, 0));
+	ASSERT_EQ(0x1001, huge_load(_metadata, &g, per_block - 1, self->page, 5));
+	ASSERT_EQ(0x1002, huge_load(_metadata, &g, per_block + 100, self->page, 9));
+	ASSERT_EQ(0, huge_load(_metadata, &g, per_block + 101, self->page, 0));
+	guest_destroy(_metadata, &g);
+}
+
+/*
+ * A guest round trip through a 4 KiB conversion inside a 2 MiB folio: the
+ * folio is split, the block is mapped by 4 KiB entries from then on, and
+ * the guest's words in that page and its neighbours are all kept, while
+ * the host sees (and writes) the converted page while it is shared.
+ */
+TEST_F(huge, guest_convert_4k)
+{
+	__u64 per_block = HUGE_BLOCK / self->page, p = per_block + 200;
+	bool shared = variant->gmem_flags & GUEST_MEMFD_FLAG_INIT_SHARED;
+	long splits = gmu_stat("huge_splits");
+	__u32 *word;
+	struct guest g;
+	__u64 err;
+
+	if (!(variant->gmem_flags & GUEST_MEMFD_FLAG_MMAP))
+		SKIP(return, "conversion in place needs GUEST_MEMFD_FLAG_MMAP");
+	huge_guest_create(_metadata, self, variant, &g);
+	huge_store(_metadata, &g, p - 1, self->page, 0, 0x2000);
+	huge_store(_metadata, &g, p, self->page, 0, 0x2001);
+	huge_store(_metadata, &g, p + 1, self->page, 0, 0x2002);
+	ASSERT_EQ(1, gmu_fdinfo_num(self->gmem, "guestmem-large-folios"));
+	ASSERT_EQ(1, gmu_vm_stat(self->vm, "pages_2m"));
+
+	/* Page p changes state; its huge folio is split around it. */
+	ASSERT_EQ(0, gmem_convert(self->gmem, p * self->page, self->page, shared, 0, &err));
+	ASSERT_EQ(0, gmu_fdinfo_num(self->gmem, "guestmem-large-folios"));
+	ASSERT_EQ(splits + 1, gmu_stat("huge_splits"));
+	ASSERT_EQ(0, gmu_vm_stat(self->vm, "pages_2m"));
+	ASSERT_EQ(0x2000, huge_load(_metadata, &g, p - 1, self->page, 0));
+	ASSERT_EQ(0x2001, huge_load(_metadata, &g, p, self->page, 0));
+	ASSERT_EQ(0x2002, huge_load(_metadata, &g, p + 1, self->page, 0));
+	ASSERT_EQ(0, gmu_vm_stat(self->vm, "pages_2m"));
+
+	word = (__u32 *)(self->m + p * self->page);
+	if (shared) {
+		/* Private now: the host cannot reach it; the guest writes. */
+		ASSERT_FALSE(touch_bus((char *)word, false, 0));
+		huge_store(_metadata, &g, p, self->page, 0, 0x2003);
+		ASSERT_EQ(0, gmem_convert(self->gmem, p * self->page, self->page, false, 0,
+					  &err));
+		ASSERT_EQ(0x2003, *word);
+	} else {
+		/* Shared now: the host reads the guest's word and answers. */
+		ASSERT_EQ(0x2001, *word);
+		*word = 0x2003;
+		ASSERT_EQ(0, gmem_convert(self->gmem, p * self->page, self->page, true, 0,
+					  &err));
+		ASSERT_EQ(0x2003, huge_load(_metadata, &g, p, self->page, 0));
+	}
+	ASSERT_EQ(0x2000, huge_load(_metadata, &g, p - 1, self->page, 0));
+	ASSERT_EQ(0x2002, huge_load(_metadata, &g, p + 1, self->page, 0));
+	guest_destroy(_metadata, &g);
+}
+
+/*
+ * The host maps small folios only: its first touch of a huge folio splits
+ * it, and a pin it then takes on one page refuses the conversion of that
+ * page alone, not of its neighbours in the old 2 MiB block.
+ */
+TEST_F(huge, host_pin_holds_one_page)
+{
+	long splits = gmu_stat("huge_splits");
+	char buf[64];
+	struct iovec iov;
+	int pipefd[2];
+	__u64 err;
+
+	if (!(variant->gmem_flags & GUEST_MEMFD_FLAG_MMAP))
+		SKIP(return, "host mappings need GUEST_MEMFD_FLAG_MMAP");
+	ASSERT_EQ(0, gmem_convert(self->gmem, 0, HUGE_BLOCK, false, 0, &err));
+	ASSERT_EQ(0, fallocate(self->gmem, FALLOC_FL_KEEP_SIZE, 0, HUGE_BLOCK));
+	ASSERT_EQ(1, gmu_fdinfo_num(self->gmem, "guestmem-large-folios"));
+
+	memset(self->m + 5 * self->page, 0x3c, self->page);
+	ASSERT_EQ(0, gmu_fdinfo_num(self->gmem, "guestmem-large-folios"));
+	ASSERT_EQ(splits + 1, gmu_stat("huge_splits"));
+
+	ASSERT_EQ(0, pipe(pipefd));
+	iov.iov_base = self->m + 5 * self->page + 100;
+	iov.iov_len = sizeof(buf);
+	if (variant->gmem_flags & GUEST_MEMFD_FLAG_NO_DIRECT_MAP) {
+		/* Nothing can pin such a page: the block converts at once. */
+		ASSERT_ERR(EFAULT, vmsplice(pipefd[1], &iov, 1, 0));
+		ASSERT_EQ(0, gmem_convert(self->gmem, 0, HUGE_BLOCK, true, 0, &err));
+		ASSERT_FALSE(touch_bus(self->m + 5 * self->page, false, 0));
+		ASSERT_EQ(0, close(pipefd[0]));
+		ASSERT_EQ(0, close(pipefd[1]));
+		return;
+	}
+	ASSERT_EQ(sizeof(buf), vmsplice(pipefd[1], &iov, 1, 0));
+
+	ASSERT_ERR(EAGAIN, gmem_convert(self->gmem, 0, HUGE_BLOCK, true, 0, &err));
+	ASSERT_EQ(5 * self->page, err);
+	ASSERT_EQ(0, gmem_convert(self->gmem, 0, 5 * self->page, true, 0, &err));
+	ASSERT_EQ(0, gmem_convert(self->gmem, 6 * self->page, HUGE_BLOCK - 6 * self->page,
+				  true, 0, &err));
+	ASSERT_EQ(0x3c, self->m[5 * self->page + 1]);
+
+	ASSERT_EQ(sizeof(buf), read(pipefd[0], buf, sizeof(buf)));
+	ASSERT_EQ(0x3c, buf[0]);
+	ASSERT_EQ(0, gmem_convert(self->gmem, 5 * self->page, self->page, true, 0, &err));
+	ASSERT_FALSE(touch_bus(self->m + 5 * self->page, false, 0));
+	ASSERT_EQ(0, close(pipefd[0]));
+	ASSERT_EQ(0, close(pipefd[1]));
+}
+#endif /* __x86_64__ */
 
 TEST_HARNESS_MAIN

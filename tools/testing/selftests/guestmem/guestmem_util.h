@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 #include <linux/kvm.h>
 
 /*
@@ -79,6 +80,9 @@ static inline bool touch_bus(char *p, bool write, char byte)
 #endif
 #ifndef GUEST_MEMFD_FLAG_NO_DIRECT_MAP
 #define GUEST_MEMFD_FLAG_NO_DIRECT_MAP	0x4ULL
+#endif
+#ifndef GUEST_MEMFD_FLAG_HUGEPAGE
+#define GUEST_MEMFD_FLAG_HUGEPAGE	0x8ULL
 #endif
 
 /*
@@ -227,6 +231,27 @@ static inline long gmu_stat(const char *name)
 		if (end == buf || *end != '\n')
 			val = -1;
 	}
+	fclose(f);
+	return val;
+}
+
+/*
+ * Statistic @name of VM @vm from KVM's debugfs (kvm/PID-FD/, as "pages_2m"
+ * for the 2 MiB stage-2 mappings), or -1 if there is no such file.
+ */
+static inline long gmu_vm_stat(int vm, const char *name)
+{
+	char path[128], buf[32];
+	long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%d-%d/%s", (int)getpid(), vm,
+		 name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f))
+		val = strtol(buf, NULL, 10);
 	fclose(f);
 	return val;
 }
