@@ -66,8 +66,9 @@ struct guestmem_binding;
  * @invalidate_begin: (binding) The folios in [@start, @end) (file offsets
  *	in pages, clipped to the binding) are about to be freed or to change
  *	state; the range covers every large folio the operation splits, so
- *	it may be wider than the range userspace asked for.  The backend must remove every mapping it made of them
- *	(stage-2 page tables, IOMMU, caches of pfns) before returning, and
+ *	it may be wider than the range userspace asked for.  The backend
+ *	must remove every mapping it made of them (stage-2 page tables,
+ *	IOMMU, caches of pfns) before returning, and
  *	must not create new ones until the matching @invalidate_end.  Called
  *	with the file's invalidate lock held, so bindings are stable and
  *	guestmem_bind()/guestmem_unbind() of the same file must not be
