@@ -48,13 +48,34 @@ void guestmem_invalidate(struct guestmem *gm, pgoff_t start, pgoff_t end,
 	}
 }
 
-/* Find or allocate the folio at @index, locked. */
+/*
+ * Find or allocate the folio at @index, locked; a new one is a folio of one
+ * page, placed by the file's NUMA policy (guestmem_alloc_folio()).
+ */
 VISIBLE_IF_KUNIT struct folio *guestmem_grab_folio(struct guestmem *gm,
 						   pgoff_t index)
 {
+	struct address_space *mapping = gm_mapping(gm);
+	gfp_t gfp = mapping_gfp_mask(mapping);
+	struct folio *folio;
+	int ret;
+
 	KUNIT_STATIC_STUB_REDIRECT(guestmem_grab_folio, gm, index);
 
-	return filemap_grab_folio(gm_mapping(gm), index);
+	do {
+		folio = filemap_lock_folio(mapping, index);
+		if (!IS_ERR(folio))
+			return folio;
+		folio = guestmem_alloc_folio(gm, index, 0, gfp);
+		if (!folio)
+			return ERR_PTR(-ENOMEM);
+		/* Added locked; -EEXIST: a racing lookup added one first. */
+		ret = filemap_add_folio(mapping, folio, index, gfp);
+		if (ret)
+			folio_put(folio);
+	} while (ret == -EEXIST);
+
+	return ret ? ERR_PTR(ret) : folio;
 }
 EXPORT_SYMBOL_IF_KUNIT(guestmem_grab_folio);
 

@@ -404,7 +404,9 @@ EXPORT_SYMBOL_GPL(guestmem_supported_flags);
  * Creates a file whose memory the library owns: fallocate() allocates
  * (%FALLOC_FL_KEEP_SIZE) and frees (%FALLOC_FL_PUNCH_HOLE) it, read and
  * write are refused, mmap() too unless %GUESTMEM_F_MMAP, the size cannot
- * change, ioctl() goes to @ops->ioctl.  The file holds a reference on
+ * change, ioctl() goes to @ops->ioctl.  Its pages are placed by the NUMA
+ * policy of the calling task, if it has one, and by mbind() on a host
+ * mapping.  The file holds a reference on
  * @ops->owner until its memory is freed.
  *
  * Context: Process context, may sleep.
@@ -468,6 +470,12 @@ struct file *guestmem_file_create(const char *name, loff_t size,
 		lockdep_set_class(&inode->i_mapping->invalidate_lock,
 				  &guestmem_mmap_invalidate_key);
 	}
+	/* i_size first: the policy covers the whole file. */
+	inode->i_size = size;
+	if (guestmem_policy_init(gm)) {
+		iput(inode);
+		return ERR_PTR(-ENOMEM);
+	}
 	__module_get(ops->owner);
 	gm->ops = ops;
 	gm->priv = priv;
@@ -476,7 +484,6 @@ struct file *guestmem_file_create(const char *name, loff_t size,
 	inode->i_op = &guestmem_iops;
 	inode->i_mapping->a_ops = &guestmem_aops;
 	inode->i_mode |= S_IFREG;
-	inode->i_size = size;
 	mapping_set_gfp_mask(inode->i_mapping, GFP_HIGHUSER);
 	mapping_set_unevictable(inode->i_mapping);
 	mapping_set_inaccessible(inode->i_mapping);
@@ -537,6 +544,7 @@ static struct inode *guestmem_alloc_inode(struct super_block *sb)
 	atomic_long_set(&gm->nr_large, 0);
 	atomic_long_set(&gm->nr_huge_fallbacks, 0);
 	atomic_set(&gm->splitting, 0);
+	mpol_shared_policy_init(&gm->policy, NULL);
 	gm->ahead_next = 0;
 	gm->ahead_nr = 0;
 	return &gm->vfs_inode;
@@ -557,6 +565,7 @@ static void guestmem_evict_inode(struct inode *inode)
 	clear_inode(inode);
 	kvfree(gm->shared);
 	gm->shared = NULL;
+	guestmem_policy_free(gm);
 	if (gm->ops)
 		module_put(gm->ops->owner);
 }

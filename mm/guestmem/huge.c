@@ -66,11 +66,12 @@ static void guestmem_huge_fallback(struct guestmem *gm, pgoff_t index)
 
 #ifdef CONFIG_TRANSPARENT_HUGEPAGE
 /* The page allocator's part; the KUnit tests make it fail on purpose. */
-VISIBLE_IF_KUNIT struct folio *guestmem_huge_alloc(gfp_t gfp)
+VISIBLE_IF_KUNIT struct folio *guestmem_huge_alloc(struct guestmem *gm,
+						   pgoff_t index, gfp_t gfp)
 {
-	KUNIT_STATIC_STUB_REDIRECT(guestmem_huge_alloc, gfp);
+	KUNIT_STATIC_STUB_REDIRECT(guestmem_huge_alloc, gm, index, gfp);
 
-	return filemap_alloc_folio(gfp, HPAGE_PMD_ORDER);
+	return guestmem_alloc_folio(gm, index, HPAGE_PMD_ORDER, gfp);
 }
 EXPORT_SYMBOL_IF_KUNIT(guestmem_huge_alloc);
 
@@ -98,7 +99,8 @@ struct folio *guestmem_alloc_huge_folio(struct guestmem *gm, pgoff_t index)
 	if (xa_find(&mapping->i_pages, &found, last, XA_PRESENT))
 		return NULL;
 
-	folio = guestmem_huge_alloc(gfp | __GFP_NORETRY | __GFP_NOWARN);
+	folio = guestmem_huge_alloc(gm, first,
+				    gfp | __GFP_NORETRY | __GFP_NOWARN);
 	if (!folio) {
 		guestmem_huge_fallback(gm, first);
 		return NULL;

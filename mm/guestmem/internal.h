@@ -29,6 +29,7 @@
 #include <linux/init.h>
 #include <linux/limits.h>
 #include <linux/list.h>
+#include <linux/mempolicy.h>
 #include <linux/pagemap.h>
 #include <linux/types.h>
 
@@ -65,6 +66,8 @@ struct vm_area_struct;
  * @splitting: Splits of a large folio of the file in progress; a lookup
  *	that finds a folio without its owner pointer while it is raised
  *	waits for it to drop (see huge.c).
+ * @policy: The NUMA policy of the file's pages (policy.c), with its own
+ *	lock; freed with the inode.
  * @ahead_next: The page after the last window a lookup allocated, and
  * @ahead_nr: how many folios that window had: a hint for the next lookup
  *	that allocates (guestmem_lookup_folio()), read and written without a
@@ -82,6 +85,7 @@ struct guestmem {
 	atomic_long_t nr_large;
 	atomic_long_t nr_huge_fallbacks;
 	atomic_t splitting;
+	struct shared_policy policy;
 	pgoff_t ahead_next;
 	unsigned int ahead_nr;
 	struct inode vfs_inode;
@@ -200,6 +204,17 @@ void guestmem_flush(struct guestmem *gm, struct guestmem_batch *batch);
 unsigned long guestmem_folio_nr_mapped(struct folio *folio);
 void __init guestmem_debugfs_init(void);
 
+/* policy.c: NUMA placement */
+int guestmem_policy_init(struct guestmem *gm);
+void guestmem_policy_free(struct guestmem *gm);
+struct folio *guestmem_alloc_folio(struct guestmem *gm, pgoff_t index,
+				   unsigned int order, gfp_t gfp);
+#ifdef CONFIG_NUMA
+int guestmem_set_policy(struct vm_area_struct *vma, struct mempolicy *mpol);
+struct mempolicy *guestmem_get_policy(struct vm_area_struct *vma,
+				      unsigned long addr, pgoff_t *ilx);
+#endif
+
 /* mmap.c */
 int guestmem_mmap(struct file *file, struct vm_area_struct *vma);
 
@@ -213,7 +228,8 @@ void guestmem_show_fdinfo(struct seq_file *m, struct file *file);
 struct folio *guestmem_grab_folio(struct guestmem *gm, pgoff_t index);
 long guestmem_nr_tlb_flushes(void);
 int guestmem_set_direct_map(struct page *page, unsigned int nr, bool valid);
-struct folio *guestmem_huge_alloc(gfp_t gfp);
+struct folio *guestmem_huge_alloc(struct guestmem *gm, pgoff_t index,
+				  gfp_t gfp);
 #endif
 
 #endif /* _MM_GUESTMEM_INTERNAL_H */

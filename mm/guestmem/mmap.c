@@ -83,7 +83,12 @@ out_trace:
 }
 
 static const struct vm_operations_struct guestmem_vm_ops = {
-	.fault	= guestmem_fault,
+	.fault		= guestmem_fault,
+#ifdef CONFIG_NUMA
+	/* mbind() on the mapping places the pages not allocated yet. */
+	.set_policy	= guestmem_set_policy,
+	.get_policy	= guestmem_get_policy,
+#endif
 };
 
 int guestmem_mmap(struct file *file, struct vm_area_struct *vma)
