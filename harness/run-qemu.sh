@@ -21,10 +21,19 @@ grace=${WATCHDOG_GRACE:-60}
 arch_setup "$arch"
 case "$arch" in
 x86_64)
-	machine="-M q35 -cpu max"
+	# Two NUMA nodes of 1 GiB, one CPU each: the placement selftests.
+	# One socket per node, or the scheduler warns that the CPUs share a
+	# cache across nodes.
+	machine="-M q35 -cpu max
+		-object memory-backend-ram,id=m0,size=1G
+		-object memory-backend-ram,id=m1,size=1G
+		-numa node,nodeid=0,cpus=0,memdev=m0
+		-numa node,nodeid=1,cpus=1,memdev=m1"
+	smp=2,sockets=2,cores=1,threads=1
 	console=ttyS0 ;;
 arm64)
 	machine="-M virt,virtualization=on,gic-version=3 -cpu max"
+	smp=2
 	console=ttyAMA0 ;;
 esac
 cmdline="console=$console loglevel=5 panic=-1 $extra"
@@ -32,7 +41,7 @@ cmdline="console=$console loglevel=5 panic=-1 $extra"
 mkdir -p "$(dirname "$logf")"
 : > "$logf"
 # shellcheck disable=SC2086
-$QEMU $machine -accel tcg,thread=multi -smp 2 -m 2G \
+$QEMU $machine -accel tcg,thread=multi -smp $smp -m 2G \
 	-display none -monitor none -serial stdio -no-reboot \
 	-kernel "$kernel" -initrd "$initrd" -append "$cmdline" \
 	</dev/null >>"$logf" 2>&1 &
