@@ -29,6 +29,7 @@
 #include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -37,6 +38,7 @@
 #include <linux/elf.h>
 #include <linux/falloc.h>
 #include <linux/kvm.h>
+#include <linux/mempolicy.h>
 
 #include "../kselftest_harness.h"
 #include "guestmem_util.h"
@@ -3396,6 +3398,189 @@ TEST_F(huge, host_pin_holds_one_page)
 	ASSERT_TRUE(touch_bus(self->m + 5 * self->page, false, 0));
 	ASSERT_EQ(0, close(pipefd[0]));
 	ASSERT_EQ(0, close(pipefd[1]));
+}
+/*
+ * NUMA placement (the x86_64 test boot has two nodes, 1 GiB each): the
+ * file has a shared policy, as a tmpfs file has.  mbind() on the host's
+ * mapping of a GUEST_MEMFD_FLAG_MMAP file places the pages of that range
+ * that are not allocated yet, whoever allocates them (fallocate(), the
+ * host's or the guest's first touch); get_mempolicy(MPOL_F_ADDR) reads it
+ * back; move_pages() (query only) says where each page is.  A file created
+ * by a task with a policy of its own follows that policy.
+ */
+static bool two_nodes(void)
+{
+	return !access("/sys/devices/system/node/node1", F_OK);
+}
+
+static long set_policy(int mode, unsigned long nodes)
+{
+	return syscall(__NR_set_mempolicy, mode, mode == MPOL_DEFAULT ? NULL : &nodes,
+		       mode == MPOL_DEFAULT ? 0 : 8 * sizeof(nodes));
+}
+
+static long bind_range(void *p, size_t len, int node)
+{
+	unsigned long nodes = 1UL << node;
+
+	return syscall(__NR_mbind, p, len, MPOL_BIND, &nodes, 8 * sizeof(nodes), 0);
+}
+
+/* The node of the page mapped at @p, or a negative errno. */
+static int page_node(void *p)
+{
+	int status = -1;
+
+	if (syscall(__NR_move_pages, 0, 1, &p, NULL, &status, 0))
+		return -errno;
+	return status;
+}
+
+/* The policy of @p: its mode, and its nodes in *@nodes. */
+static int addr_policy(void *p, unsigned long *nodes)
+{
+	int mode = -1;
+
+	*nodes = 0;
+	if (syscall(__NR_get_mempolicy, &mode, nodes, 8 * sizeof(*nodes), p, MPOL_F_ADDR))
+		return -errno;
+	return mode;
+}
+
+/* "FilePages" of /sys/devices/system/node/node@node/meminfo, in kB. */
+static long node_file_kb(int node)
+{
+	char path[64], line[256];
+	long val = -1;
+	FILE *f;
+
+	/* Folds the per-CPU deltas into the counters. */
+	f = fopen("/proc/sys/vm/stat_refresh", "w");
+	if (f) {
+		fputs("1\n", f);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/meminfo", node);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *k = strstr(line, "FilePages:");
+
+		if (k) {
+			val = strtol(k + strlen("FilePages:"), NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+FIXTURE(numa) {
+	int kvm;
+	int vm;
+	__u64 page;
+};
+
+FIXTURE_VARIANT(numa) {
+	__u64 gmem_flags;
+};
+
+FIXTURE_VARIANT_ADD(numa, small) {
+	.gmem_flags = 0,
+};
+
+FIXTURE_VARIANT_ADD(numa, huge) {
+	.gmem_flags = GUEST_MEMFD_FLAG_HUGEPAGE,
+};
+
+FIXTURE_SETUP(numa)
+{
+	self->kvm = -1;
+	self->vm = -1;
+	self->page = page_size();
+	if (!two_nodes())
+		SKIP(return, "this boot has one NUMA node");
+	open_vm(_metadata, &self->kvm, &self->vm, 0);
+}
+
+FIXTURE_TEARDOWN(numa)
+{
+	if (self->vm >= 0)
+		close(self->vm);
+	if (self->kvm >= 0)
+		close(self->kvm);
+}
+
+/*
+ * mbind() the first 2 MiB of the mapping to node 1 and the next to node 0,
+ * then allocate the first block with fallocate() and the second by the
+ * host's touch: each page lands where its range said.
+ */
+TEST_F(numa, mbind_places_pages)
+{
+	__u64 flags = variant->gmem_flags | MMAP_FLAGS;
+	unsigned long nodes;
+	int fd, i;
+	char *m;
+
+	fd = gmu_create_gmem(self->vm, HUGE_SIZE, flags);
+	ASSERT_LE(0, fd) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
+	m = mmap(NULL, HUGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+
+	ASSERT_EQ(0, bind_range(m, HUGE_BLOCK, 1)) TH_LOG("mbind: %s", strerror(errno));
+	ASSERT_EQ(0, bind_range(m + HUGE_BLOCK, HUGE_BLOCK, 0));
+	ASSERT_EQ(MPOL_BIND, addr_policy(m + self->page, &nodes));
+	ASSERT_EQ(2, nodes);
+	ASSERT_EQ(MPOL_BIND, addr_policy(m + HUGE_BLOCK + self->page, &nodes));
+	ASSERT_EQ(1, nodes);
+
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, HUGE_BLOCK));
+	if (variant->gmem_flags & GUEST_MEMFD_FLAG_HUGEPAGE)
+		ASSERT_EQ(1, gmu_fdinfo_num(fd, "guestmem-large-folios"));
+	memset(m, 0x5a, HUGE_SIZE);
+	for (i = 0; i < 8; i++) {
+		__u64 off = i * (HUGE_BLOCK / 4) + 3 * self->page;
+
+		ASSERT_EQ(off < HUGE_BLOCK ? 1 : 0, page_node(m + off)) TH_LOG("offset 0x%llx", off);
+	}
+	/* Already allocated: a new policy moves nothing. */
+	ASSERT_EQ(0, bind_range(m, HUGE_BLOCK, 0));
+	ASSERT_EQ(1, page_node(m + 5 * self->page));
+
+	ASSERT_EQ(0, munmap(m, HUGE_SIZE));
+	ASSERT_EQ(0, close(fd));
+}
+
+/*
+ * A file without GUEST_MEMFD_FLAG_MMAP cannot be mbind()ed: it follows the
+ * policy of the task that created it, not that of the one allocating.
+ */
+TEST_F(numa, creator_policy)
+{
+	long before[2], after[2];
+	int fd, node;
+
+	for (node = 0; node < 2; node++) {
+		ASSERT_EQ(0, set_policy(MPOL_BIND, 1UL << node));
+		fd = gmu_create_gmem(self->vm, HUGE_SIZE, variant->gmem_flags);
+		ASSERT_LE(0, fd) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
+		ASSERT_EQ(0, set_policy(MPOL_BIND, 1UL << !node));
+
+		before[0] = node_file_kb(0);
+		before[1] = node_file_kb(1);
+		ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, HUGE_SIZE));
+		after[0] = node_file_kb(0);
+		after[1] = node_file_kb(1);
+		/* 4 MiB on the creator's node; other tasks add little. */
+		ASSERT_LE(HUGE_SIZE / 1024, after[node] - before[node])
+			TH_LOG("node %d: %ld kB -> %ld kB", node, before[node], after[node]);
+		ASSERT_GT(HUGE_SIZE / 1024 / 4, after[!node] - before[!node])
+			TH_LOG("node %d: %ld kB -> %ld kB", !node, before[!node], after[!node]);
+		ASSERT_EQ(0, set_policy(MPOL_DEFAULT, 0));
+		ASSERT_EQ(0, close(fd));
+	}
 }
 #endif /* __x86_64__ */
 
