@@ -3426,6 +3426,7 @@ TEST_F(huge, host_pin_holds_one_page)
 	ASSERT_EQ(0, close(pipefd[0]));
 	ASSERT_EQ(0, close(pipefd[1]));
 }
+
 /*
  * NUMA placement (the x86_64 test boot has two nodes, 1 GiB each): the
  * file has a shared policy, as a tmpfs file has.  mbind() on the host's
@@ -3570,7 +3571,8 @@ TEST_F(numa, mbind_places_pages)
 	for (i = 0; i < 8; i++) {
 		__u64 off = i * (HUGE_BLOCK / 4) + 3 * self->page;
 
-		ASSERT_EQ(off < HUGE_BLOCK ? 1 : 0, page_node(m + off)) TH_LOG("offset 0x%llx", off);
+		ASSERT_EQ(off < HUGE_BLOCK ? 1 : 0, page_node(m + off))
+			TH_LOG("offset 0x%llx", off);
 	}
 	/* Already allocated: a new policy moves nothing. */
 	ASSERT_EQ(0, bind_range(m, HUGE_BLOCK, 0));
