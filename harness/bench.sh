@@ -56,7 +56,7 @@ awk '
 		printf "%-44s %12s %12s %8s\n", "benchmark", "stock", "ours", "ratio"
 		for (i = 1; i <= n; i++) {
 			k = order[i]
-			if (k ~ /^(nodm|inplace|inplace_nodm)\//)
+			if (k ~ /^(nodm|inplace|inplace_nodm|huge|huge_nodm)\//)
 				continue
 			s = (1, k) in v ? sprintf("%9.2f %-2s", v[1, k], unit[k]) : sprintf("%12s", "-")
 			o = (2, k) in v ? sprintf("%9.2f %-2s", v[2, k], unit[k]) : sprintf("%12s", "-")
@@ -76,6 +76,30 @@ awk '
 			printf "%-44s %s %11.2f %-7s %s\n", b, w, v[2, k], unit[k], r
 		}
 		print "(ratio = with/without the flag, on our kernel in this one run)"
+		print ""
+		printf "%-44s %12s %19s %8s\n", "ours, GUEST_MEMFD_FLAG_HUGEPAGE", "4 KiB-backed", "2 MiB-backed", "ratio"
+		for (i = 1; i <= n; i++) {
+			k = order[i]
+			if (k !~ /^huge\// || k ~ /_(min|max)$/)
+				continue
+			b = substr(k, 6)
+			w = (2, b) in v ? sprintf("%9.2f %-2s", v[2, b], unit[b]) : sprintf("%12s", "-")
+			r = ((2, b) in v) && v[2, b] ? sprintf("%8.3f", v[2, k] / v[2, b]) : sprintf("%8s", "-")
+			printf "%-44s %s %11.2f %-7s %s\n", b, w, v[2, k], unit[k], r
+		}
+		print "(ratio = 2 MiB-backed/4 KiB-backed, on our kernel in this one run)"
+		print ""
+		printf "%-44s %12s %19s %8s\n", "ours, 2 MiB-backed, NO_DIRECT_MAP", "without", "with", "ratio"
+		for (i = 1; i <= n; i++) {
+			k = order[i]
+			if (k !~ /^huge_nodm\// || k ~ /_(min|max)$/)
+				continue
+			b = substr(k, 11)
+			w = (2, "huge/" b) in v ? sprintf("%9.2f %-2s", v[2, "huge/" b], unit[k]) : sprintf("%12s", "-")
+			r = ((2, "huge/" b) in v) && v[2, "huge/" b] ? sprintf("%8.3f", v[2, k] / v[2, "huge/" b]) : sprintf("%8s", "-")
+			printf "%-44s %s %11.2f %-7s %s\n", b, w, v[2, k], unit[k], r
+		}
+		print "(ratio = with/without the flag, both 2 MiB-backed, on our kernel in this one run)"
 		print ""
 		printf "%-30s %12s %12s %12s %8s %8s\n", "conversion (us)", "stock vmattr", "ours inplace", "inpl. nodm", "ratio", "nodm"
 		for (i = 1; i <= n; i++) {

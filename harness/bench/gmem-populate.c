@@ -38,6 +38,15 @@
  * of /proc/meminfo before the file is created, once it is populated, and
  * after it is closed.
  *
+ * Where it offers GUEST_MEMFD_FLAG_HUGEPAGE, two more files take their
+ * rounds in turn: "huge/" with the flag, "huge_nodm/" with both flags.
+ * For those, also the huge folios fallocate() got, and DirectMap4k/2M
+ * before, populated and after as for "nodm/".  For every file: the guest's
+ * stage-2 faults per MiB faulted in (KVM's pf_fixed) and the 2 MiB and
+ * 4 KiB stage-2 mappings once it touched every page (pages_2m, pages_4k,
+ * from debugfs).  The shared side is 2 MiB aligned, so that KVM may map
+ * 2 MiB.
+ *
  * Prints, for harness/bench.sh (which runs the same binary on the stock
  * and on our kernel and prints the ratios), lines
  *   BENCH <name> <median> <unit>
@@ -311,10 +320,20 @@ static long meminfo_kb(const char *field)
 	return kb;
 }
 
-static void report_directmap(const char *when)
+static void report_directmap(const char *prefix, const char *when)
 {
-	printf("BENCH nodm/directmap4k_%s %ld kB\n", when, meminfo_kb("DirectMap4k"));
-	printf("BENCH nodm/directmap2M_%s %ld kB\n", when, meminfo_kb("DirectMap2M"));
+	printf("BENCH %sdirectmap4k_%s %ld kB\n", prefix, when, meminfo_kb("DirectMap4k"));
+	printf("BENCH %sdirectmap2M_%s %ld kB\n", prefix, when, meminfo_kb("DirectMap2M"));
+}
+
+/* A statistic of the VM from KVM's debugfs; fails without it. */
+static long vm_stat(const char *name)
+{
+	long v = gmu_vm_stat(vm, name);
+
+	if (v < 0)
+		fail("no debugfs kvm statistic %s", name);
+	return v;
 }
 
 /*
@@ -323,9 +342,11 @@ static void report_directmap(const char *when)
  * change in the load of the machine reaches both files alike.
  */
 struct bench_file {
-	const char *prefix;	/* of its figures' names: "" or "nodm/" */
+	const char *prefix;	/* of its figures' names: "", "nodm/", ... */
 	int fd;
 	int count_flushes;	/* report the library's flushes too */
+	int huge;		/* GUEST_MEMFD_FLAG_HUGEPAGE: stage-2 figures */
+	long s2_faults, pages_2m, pages_4k, large_folios;
 	double pop[ROUNDS], punch[ROUNDS], fault[ROUNDS], retouch[ROUNDS];
 	double punch_mapped[ROUNDS], prefaulted[ROUNDS];
 	double pop_prefaulted[ROUNDS];
@@ -338,6 +359,7 @@ static void file_open(struct bench_file *f, __u64 flags, const char *prefix,
 	memset(f, 0, sizeof(*f));
 	f->prefix = prefix;
 	f->count_flushes = count_flushes;
+	f->huge = !!(flags & GUEST_MEMFD_FLAG_HUGEPAGE);
 	f->fd = gmu_create_gmem(vm, PRIV_SIZE, flags);
 	if (f->fd < 0)
 		die("KVM_CREATE_GUEST_MEMFD");
@@ -349,7 +371,7 @@ static void file_open(struct bench_file *f, __u64 flags, const char *prefix,
  */
 static void file_round(struct bench_file *f, int i)
 {
-	long f0;
+	long f0, s2;
 
 	gfd = f->fd;
 	if (gmu_set_region(vm, 1, KVM_MEM_GUEST_MEMFD, PRIV_GPA, PRIV_SIZE, shared, gfd, 0))
@@ -359,12 +381,18 @@ static void file_round(struct bench_file *f, int i)
 	f->pop[i] = gmem_fallocate(FALLOC_FL_KEEP_SIZE, "fallocate(KEEP_SIZE)");
 	f->pop_flushes += tlb_flushes() - f0;
 	if (f->count_flushes && i == 0)
-		report_directmap("populated");
+		report_directmap(f->prefix, "populated");
+	if (f->huge)
+		f->large_folios += gmu_fdinfo_num(gfd, "guestmem-large-folios");
 	f->punch[i] = gmem_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 				     "fallocate(PUNCH_HOLE)");
 	f0 = tlb_flushes();
+	s2 = vm_stat("pf_fixed");
 	f->fault[i] = run_guest();
 	f->fault_flushes += tlb_flushes() - f0;
+	f->s2_faults += vm_stat("pf_fixed") - s2;
+	f->pages_2m += vm_stat("pages_2m");
+	f->pages_4k += vm_stat("pages_4k");
 	f->retouch[i] = run_guest();
 	f->punch_mapped[i] = gmem_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 					    "fallocate(PUNCH_HOLE) of the mapped file");
@@ -407,6 +435,15 @@ static void file_report(struct bench_file *f)
 		printf("BENCH %stlb_flushes_per_page_faulted_in_populated %.2f flushes\n",
 		       prefix, (double)f->prefault_flushes / ROUNDS / NR_PAGES);
 	}
+	printf("BENCH %sstage2_faults_per_MiB_faulted_in %.2f faults\n", prefix,
+	       (double)f->s2_faults / ROUNDS / (PRIV_SIZE >> 20));
+	printf("BENCH %sstage2_2M_mappings_after_fault_in %.1f mappings\n", prefix,
+	       (double)f->pages_2m / ROUNDS);
+	printf("BENCH %sstage2_4K_mappings_after_fault_in %.1f mappings\n", prefix,
+	       (double)f->pages_4k / ROUNDS);
+	if (f->huge)
+		printf("BENCH %shuge_folios_per_populate %.1f folios\n", prefix,
+		       (double)f->large_folios / ROUNDS);
 }
 
 int main(void)
@@ -416,8 +453,9 @@ int main(void)
 		.size = PRIV_SIZE,
 		.attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE,
 	};
-	struct bench_file plain, with;
-	int kvm, nodm, i;
+	struct bench_file files[4];
+	int kvm, nodm, huge, nr = 0, i, j;
+	char *area;
 	void *code;
 
 	vm = gmu_create_vm(&kvm, KVM_X86_SW_PROTECTED_VM, die);
@@ -426,10 +464,12 @@ int main(void)
 
 	code = mmap(NULL, CODE_SIZE, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	shared = mmap(NULL, PRIV_SIZE, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (code == MAP_FAILED || shared == MAP_FAILED)
+	/* 2 MiB aligned, as the GPA: KVM maps 2 MiB only then. */
+	area = mmap(NULL, PRIV_SIZE + (2ul << 20), PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (code == MAP_FAILED || area == MAP_FAILED)
 		die("mmap");
+	shared = (void *)(((uintptr_t)area + (2ul << 20) - 1) & ~((2ul << 20) - 1));
 	memcpy(code, guest_touch, guest_touch_end - guest_touch);
 
 	if (gmu_set_region(vm, 0, 0, CODE_GPA, CODE_SIZE, code, 0, 0))
@@ -440,31 +480,35 @@ int main(void)
 	vcpu = gmu_create_vcpu(kvm, vm, 0, &run, die);
 	enter_protected_mode();
 
-	file_open(&plain, 0, "", 0);
+	file_open(&files[nr++], 0, "", 0);
 	nodm = gmu_gmem_flags(vm) & GUEST_MEMFD_FLAG_NO_DIRECT_MAP;
+	huge = gmu_gmem_flags(vm) & GUEST_MEMFD_FLAG_HUGEPAGE;
 	if (nodm) {
 		if (tlb_flushes() < 0)
 			fail("no debugfs guestmem/tlb_flushes");
-		report_directmap("before");
-		file_open(&with, GUEST_MEMFD_FLAG_NO_DIRECT_MAP, "nodm/", 1);
+		report_directmap("nodm/", "before");
+		file_open(&files[nr++], GUEST_MEMFD_FLAG_NO_DIRECT_MAP, "nodm/", 1);
+	}
+	if (huge) {
+		file_open(&files[nr++], GUEST_MEMFD_FLAG_HUGEPAGE, "huge/", 0);
+		if (nodm) {
+			report_directmap("huge_nodm/", "before");
+			file_open(&files[nr++], GUEST_MEMFD_FLAG_HUGEPAGE |
+				  GUEST_MEMFD_FLAG_NO_DIRECT_MAP, "huge_nodm/", 1);
+		}
 	}
 
 	/* Rounds alternate, and so does which file goes first in a round. */
-	for (i = 0; i < ROUNDS; i++) {
-		if (nodm && (i & 1))
-			file_round(&with, i);
-		file_round(&plain, i);
-		if (nodm && !(i & 1))
-			file_round(&with, i);
-	}
+	for (i = 0; i < ROUNDS; i++)
+		for (j = 0; j < nr; j++)
+			file_round(&files[(i + j) % nr], i);
 	check_shared_side_untouched();
 
-	file_report(&plain);
-	close(plain.fd);
-	if (nodm) {
-		file_report(&with);
-		close(with.fd);
-		report_directmap("after");
+	for (j = 0; j < nr; j++) {
+		file_report(&files[j]);
+		close(files[j].fd);
+		if (files[j].count_flushes)
+			report_directmap(files[j].prefix, "after");
 	}
 
 	close(vcpu);
