@@ -513,22 +513,6 @@ static int guestmem_unmapped_get(void *data, u64 *val)
 DEFINE_DEBUGFS_ATTRIBUTE(guestmem_unmapped_fops, guestmem_unmapped_get, NULL,
 			 "%llu\n");
 
-static int guestmem_huge_fallbacks_get(void *data, u64 *val)
-{
-	*val = guestmem_nr_huge_fallbacks_read();
-	return 0;
-}
-DEFINE_DEBUGFS_ATTRIBUTE(guestmem_huge_fallbacks_fops,
-			 guestmem_huge_fallbacks_get, NULL, "%llu\n");
-
-static int guestmem_huge_splits_get(void *data, u64 *val)
-{
-	*val = guestmem_nr_huge_splits_read();
-	return 0;
-}
-DEFINE_DEBUGFS_ATTRIBUTE(guestmem_huge_splits_fops, guestmem_huge_splits_get,
-			 NULL, "%llu\n");
-
 void __init guestmem_debugfs_init(void)
 {
 	struct dentry *dir = debugfs_create_dir("guestmem", NULL);
@@ -537,8 +521,5 @@ void __init guestmem_debugfs_init(void)
 				   &guestmem_flushes_fops);
 	debugfs_create_file_unsafe("pages_unmapped", 0444, dir, NULL,
 				   &guestmem_unmapped_fops);
-	debugfs_create_file_unsafe("huge_fallbacks", 0444, dir, NULL,
-				   &guestmem_huge_fallbacks_fops);
-	debugfs_create_file_unsafe("huge_splits", 0444, dir, NULL,
-				   &guestmem_huge_splits_fops);
+	guestmem_huge_debugfs_init(dir);
 }

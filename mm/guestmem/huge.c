@@ -25,6 +25,7 @@
  * end (struct guestmem.splitting).
  */
 
+#include <linux/debugfs.h>
 #include <linux/guestmem.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
@@ -378,15 +379,38 @@ void guestmem_split_for_host(struct guestmem *gm, pgoff_t index)
 	}
 	filemap_invalidate_unlock(mapping);
 }
+EXPORT_SYMBOL_IF_KUNIT(guestmem_split_for_host);
 
-VISIBLE_IF_KUNIT long guestmem_nr_huge_fallbacks_read(void)
+#if IS_ENABLED(CONFIG_KUNIT)
+/* For the KUnit tests, which cannot read debugfs. */
+long guestmem_nr_huge_fallbacks_read(void)
 {
 	return atomic_long_read(&guestmem_nr_huge_fallbacks);
 }
 EXPORT_SYMBOL_IF_KUNIT(guestmem_nr_huge_fallbacks_read);
 
-VISIBLE_IF_KUNIT long guestmem_nr_huge_splits_read(void)
+long guestmem_nr_huge_splits_read(void)
 {
 	return atomic_long_read(&guestmem_nr_huge_splits);
 }
 EXPORT_SYMBOL_IF_KUNIT(guestmem_nr_huge_splits_read);
+#endif
+
+static int guestmem_huge_counter_get(void *data, u64 *val)
+{
+	*val = atomic_long_read(data);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(guestmem_huge_counter_fops, guestmem_huge_counter_get,
+			 NULL, "%llu\n");
+
+/* Files huge_fallbacks and huge_splits of debugfs directory @dir. */
+void __init guestmem_huge_debugfs_init(struct dentry *dir)
+{
+	debugfs_create_file_unsafe("huge_fallbacks", 0444, dir,
+				   &guestmem_nr_huge_fallbacks,
+				   &guestmem_huge_counter_fops);
+	debugfs_create_file_unsafe("huge_splits", 0444, dir,
+				   &guestmem_nr_huge_splits,
+				   &guestmem_huge_counter_fops);
+}

@@ -184,8 +184,7 @@ int guestmem_split_edges(struct guestmem *gm, pgoff_t start, pgoff_t end,
 			 pgoff_t *busy);
 void guestmem_punch_range(struct guestmem *gm, pgoff_t start, pgoff_t end);
 void guestmem_split_for_host(struct guestmem *gm, pgoff_t index);
-long guestmem_nr_huge_fallbacks_read(void);
-long guestmem_nr_huge_splits_read(void);
+void __init guestmem_huge_debugfs_init(struct dentry *dir);
 
 /* direct_map.c */
 int guestmem_zap_folios(struct guestmem *gm, struct folio **folios,
@@ -230,6 +229,8 @@ long guestmem_nr_tlb_flushes(void);
 int guestmem_set_direct_map(struct page *page, unsigned int nr, bool valid);
 struct folio *guestmem_huge_alloc(struct guestmem *gm, pgoff_t index,
 				  gfp_t gfp);
+long guestmem_nr_huge_fallbacks_read(void);
+long guestmem_nr_huge_splits_read(void);
 #endif
 
 #endif /* _MM_GUESTMEM_INTERNAL_H */
