@@ -218,6 +218,27 @@ static int guestmem_split_retry(struct guestmem *gm, struct folio *folio)
 	return ret;
 }
 
+/*
+ * Split the large folio that holds @index but does not start there, so
+ * that a range may start or end at @index.  Returns NULL if there is no
+ * such folio or it split; otherwise the folio that would not split,
+ * locked, with a reference, and its error in *@err.
+ */
+static struct folio *guestmem_split_at(struct guestmem *gm, pgoff_t index,
+				       int *err)
+{
+	struct folio *folio = guestmem_straddling_folio(gm, index);
+
+	if (!folio)
+		return NULL;
+	*err = guestmem_split_retry(gm, folio);
+	if (*err)
+		return folio;
+	folio_unlock(folio);
+	folio_put(folio);
+	return NULL;
+}
+
 /**
  * guestmem_huge_span - grow a range to the large folios it starts or ends in
  * @gm: The file.
@@ -273,18 +294,13 @@ int guestmem_split_edges(struct guestmem *gm, pgoff_t start, pgoff_t end,
 	int i, ret;
 
 	for (i = 0; i < 2; i++) {
-		folio = guestmem_straddling_folio(gm, edge[i]);
-		if (!folio)
-			continue;
-		ret = guestmem_split_retry(gm, folio);
-		if (ret) {
+		folio = guestmem_split_at(gm, edge[i], &ret);
+		if (folio) {
 			*busy = max(folio->index, start);
 			folio_unlock(folio);
 			folio_put(folio);
 			return ret == -EBUSY ? -EAGAIN : ret;
 		}
-		folio_unlock(folio);
-		folio_put(folio);
 	}
 	return 0;
 }
@@ -327,22 +343,20 @@ void guestmem_punch_range(struct guestmem *gm, pgoff_t start, pgoff_t end)
 {
 	pgoff_t first = start, last = end;
 	struct folio *folio;
+	int ret;
 
-	folio = guestmem_straddling_folio(gm, start);
+	/* The folio at an edge that would not split keeps its pages. */
+	folio = guestmem_split_at(gm, start, &ret);
 	if (folio) {
-		if (guestmem_split_retry(gm, folio)) {
-			guestmem_zero_part(folio, start, end);
-			first = folio_next_index(folio);
-		}
+		guestmem_zero_part(folio, start, end);
+		first = folio_next_index(folio);
 		folio_unlock(folio);
 		folio_put(folio);
 	}
-	folio = guestmem_straddling_folio(gm, end);
+	folio = guestmem_split_at(gm, end, &ret);
 	if (folio) {
-		if (guestmem_split_retry(gm, folio)) {
-			guestmem_zero_part(folio, start, end);
-			last = folio->index;
-		}
+		guestmem_zero_part(folio, start, end);
+		last = folio->index;
 		folio_unlock(folio);
 		folio_put(folio);
 	}
