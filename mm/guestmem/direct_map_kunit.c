@@ -24,7 +24,8 @@
 /*
  * A file kept out of the direct map: every page of its folios is absent
  * from allocation until the folio leaves the file, and each operation
- * that takes folios out flushes the kernel TLB once, not per folio.
+ * that takes folios out flushes the kernel TLB once, not per folio.  In
+ * the huge run the held folio is the huge one, punched out whole.
  */
 static void guestmem_test_no_direct_map(struct kunit *test)
 {
@@ -41,7 +42,8 @@ static void guestmem_test_no_direct_map(struct kunit *test)
 	/* Other users (a running VM) may have such files open already. */
 	active = guestmem_active();
 	file = guestmem_file_create("[guestmem-kunit]", NR_PAGES * PAGE_SIZE,
-				    GUESTMEM_F_NO_DIRECT_MAP, &fake_ops_a, fb);
+				    GUESTMEM_F_NO_DIRECT_MAP | gmt_flags(),
+				    &fake_ops_a, fb);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
 	KUNIT_EXPECT_TRUE(test, guestmem_active());
 	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
@@ -68,7 +70,7 @@ static void guestmem_test_no_direct_map(struct kunit *test)
 	folio = guestmem_get_folio(&b, 3, GUESTMEM_GET_PREPARE);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
 	KUNIT_EXPECT_TRUE(test, folio_test_uptodate(folio));
-	gmt_expect_event(test, 0, EV_PREPARE, &b, 3, 4);
+	gmt_expect_event(test, 0, EV_PREPARE, &b, SH(3, 0), SH(4, NR_PAGES));
 	folio_unlock(folio);
 	folio_put(folio);
 
@@ -77,10 +79,10 @@ static void guestmem_test_no_direct_map(struct kunit *test)
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, held);
 	folio_unlock(held);
 	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
-					 5, 1), 0);
-	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(held), 1);
+					 held->index, folio_nr_pages(held)), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(held), folio_nr_pages(held));
 	folio_put(held);
-	KUNIT_EXPECT_EQ(test, fb->frees, 1);
+	KUNIT_EXPECT_EQ(test, fb->frees, SH(1, NR_PAGES));
 
 	/* A lookup that allocates flushes once. */
 	folio = guestmem_get_folio(&b, 5, GUESTMEM_GET_PREPARE);
@@ -92,7 +94,7 @@ static void guestmem_test_no_direct_map(struct kunit *test)
 
 	guestmem_unbind(&b);
 	__fput_sync(file);
-	KUNIT_EXPECT_EQ(test, fb->frees, NR_PAGES + 1);
+	KUNIT_EXPECT_EQ(test, fb->frees, NR_PAGES + SH(1, NR_PAGES));
 	KUNIT_EXPECT_EQ(test, guestmem_active(), active);
 }
 
@@ -181,9 +183,12 @@ static struct file *create_no_direct_map(struct kunit *test)
 	if (!IS_ENABLED(CONFIG_XARRAY_MULTI))
 		kunit_skip(test, "large folios need CONFIG_XARRAY_MULTI");
 	file = guestmem_file_create("[guestmem-kunit]", NR_PAGES * PAGE_SIZE,
-				    GUESTMEM_F_NO_DIRECT_MAP, &fake_ops_a, fb);
+				    GUESTMEM_F_NO_DIRECT_MAP | gmt_flags(),
+				    &fake_ops_a, fb);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
 	fb->mapping = file->f_mapping;
+	/* In the huge run, the fallback to the stub's folios. */
+	gmt_huge_alloc_fails(test, true);
 	kunit_activate_static_stub(test, guestmem_grab_folio, grab_large_folio);
 	return file;
 }
@@ -380,7 +385,8 @@ static void guestmem_test_no_direct_map_ranges(struct kunit *test)
 	if (!(guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP))
 		kunit_skip(test, "the direct map cannot be changed on this system");
 	file = guestmem_file_create("[guestmem-kunit]", NR_PAGES * PAGE_SIZE,
-				    GUESTMEM_F_NO_DIRECT_MAP, &fake_ops_a, fb);
+				    GUESTMEM_F_NO_DIRECT_MAP | gmt_flags(),
+				    &fake_ops_a, fb);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
 	kunit_activate_static_stub(test, guestmem_set_direct_map,
 				   gmt_set_direct_map_failing);
@@ -391,9 +397,9 @@ static void guestmem_test_no_direct_map_ranges(struct kunit *test)
 		struct folio *folio = gmt_cached_folio(test, file, i);
 
 		KUNIT_EXPECT_EQ(test, guestmem_folio_nr_mapped(folio), 0);
-		if (i && folio_pfn(folio) != pfn + 1)
+		if (i && page_to_pfn(folio_file_page(folio, i)) != pfn + 1)
 			runs++;
-		pfn = folio_pfn(folio);
+		pfn = page_to_pfn(folio_file_page(folio, i));
 		folio_put(folio);
 	}
 	KUNIT_EXPECT_EQ(test, fb->unmap_calls, runs);
@@ -446,7 +452,8 @@ static void guestmem_test_no_direct_map_racing_lookup(struct kunit *test)
 	if (!(guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP))
 		kunit_skip(test, "the direct map cannot be changed on this system");
 	file = guestmem_file_create("[guestmem-kunit]", nr * PAGE_SIZE,
-				    GUESTMEM_F_NO_DIRECT_MAP, &fake_ops_a, fb);
+				    GUESTMEM_F_NO_DIRECT_MAP | gmt_flags(),
+				    &fake_ops_a, fb);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
 	gmt_bind(test, file, &b, &fake_ops_a, 0, nr);
 	fb->lookup_b = &b;
@@ -524,8 +531,8 @@ static void guestmem_test_no_direct_map_ahead(struct kunit *test)
 	if (!(guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP))
 		kunit_skip(test, "the direct map cannot be changed on this system");
 	file = guestmem_file_create("[guestmem-kunit]", AHEAD_NR * PAGE_SIZE,
-				    GUESTMEM_F_NO_DIRECT_MAP, &fake_ops_a,
-				    test->priv);
+				    GUESTMEM_F_NO_DIRECT_MAP | gmt_flags(),
+				    &fake_ops_a, test->priv);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
 	mapping = file->f_mapping;
 	gmt_bind(test, file, &b, &fake_ops_a, 0, AHEAD_NR);
@@ -624,14 +631,14 @@ static void guestmem_test_direct_map_merged(struct kunit *test)
 #endif
 
 static struct kunit_case guestmem_direct_map_cases[] = {
-	KUNIT_CASE(guestmem_test_no_direct_map),
-	KUNIT_CASE(guestmem_test_no_direct_map_large),
-	KUNIT_CASE(guestmem_test_no_direct_map_first_use),
-	KUNIT_CASE(guestmem_test_no_direct_map_failure),
-	KUNIT_CASE(guestmem_test_no_direct_map_ranges),
-	KUNIT_CASE(guestmem_test_no_direct_map_racing_lookup),
-	KUNIT_CASE(guestmem_test_no_direct_map_counters),
-	KUNIT_CASE(guestmem_test_no_direct_map_ahead),
+	GMT_CASE(guestmem_test_no_direct_map),
+	GMT_CASE(guestmem_test_no_direct_map_large),
+	GMT_CASE(guestmem_test_no_direct_map_first_use),
+	GMT_CASE(guestmem_test_no_direct_map_failure),
+	GMT_CASE(guestmem_test_no_direct_map_ranges),
+	GMT_CASE(guestmem_test_no_direct_map_racing_lookup),
+	GMT_CASE(guestmem_test_no_direct_map_counters),
+	GMT_CASE(guestmem_test_no_direct_map_ahead),
 #ifdef CONFIG_X86
 	KUNIT_CASE(guestmem_test_direct_map_merged),
 #endif

@@ -71,10 +71,11 @@ static void guestmem_test_get_folio(struct kunit *test)
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
 	KUNIT_EXPECT_TRUE(test, folio_test_locked(folio));
 	KUNIT_EXPECT_TRUE(test, folio_test_uptodate(folio));
-	KUNIT_EXPECT_EQ(test, folio->index, 5);
+	/* On a huge-backed file: the huge folio, prepared as a whole. */
+	KUNIT_EXPECT_EQ(test, folio->index, SH(5, 0));
 	KUNIT_EXPECT_TRUE(test, folio_is_zero(folio));
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 1);
-	gmt_expect_event(test, 0, EV_PREPARE, &b, 5, 6);
+	gmt_expect_event(test, 0, EV_PREPARE, &b, SH(5, 0), SH(6, NR_PAGES));
 	folio_unlock(folio);
 	refs = folio_ref_count(folio);
 	folio_put(folio);
@@ -93,12 +94,12 @@ static void guestmem_test_get_folio(struct kunit *test)
 	gmt_expect_get_error(test, &b, 5, GUESTMEM_GET_UNPREPARED, -EEXIST);
 	gmt_expect_get_error(test, &b, NR_PAGES, 0, -EIO);
 	KUNIT_EXPECT_EQ(test, folio_ref_count(folio), refs - 1);
-	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, 1);
+	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, SH(1, NR_PAGES));
 
 	guestmem_unbind(&b);
 	__fput_sync(file);
 	KUNIT_EXPECT_EQ(test, fb->releases, 1);
-	KUNIT_EXPECT_EQ(test, fb->frees, 1);
+	KUNIT_EXPECT_EQ(test, fb->frees, SH(1, NR_PAGES));
 }
 
 static void guestmem_test_unprepared(struct kunit *test)
@@ -127,7 +128,7 @@ static void guestmem_test_unprepared(struct kunit *test)
 
 	guestmem_unbind(&b);
 	__fput_sync(file);
-	KUNIT_EXPECT_EQ(test, fb->frees, 1);
+	KUNIT_EXPECT_EQ(test, fb->frees, SH(1, NR_PAGES));
 }
 
 static void guestmem_test_fallocate(struct kunit *test)
@@ -139,8 +140,9 @@ static void guestmem_test_fallocate(struct kunit *test)
 	file = gmt_create(test);
 	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
 
+	/* A huge-backed file gets the whole block. */
 	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 8), 0);
-	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, 8);
+	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, SH(8, NR_PAGES));
 	/* Allocation changes no folio a binding could have mapped. */
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 0);
 
@@ -150,17 +152,19 @@ static void guestmem_test_fallocate(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vfs_fallocate(file, FALLOC_FL_KEEP_SIZE, 1, PAGE_SIZE),
 			-EINVAL);
 	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, NR_PAGES - 1, 2), -EINVAL);
-	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, 8);
+	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, SH(8, NR_PAGES));
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 0);
 
 	guestmem_unbind(&b);
 	__fput_sync(file);
-	KUNIT_EXPECT_EQ(test, fb->frees, 8);
+	KUNIT_EXPECT_EQ(test, fb->frees, SH(8, NR_PAGES));
 }
 
 /*
  * Three bindings, two backends: a punch hole reaches the overlapping ones
- * only, clipped to each, all begins before all ends, in bind order.
+ * only, clipped to each, all begins before all ends, in bind order.  In a
+ * huge folio the punch hole splits it and invalidates all of it, so every
+ * binding of the folio hears of it, each for all of its range.
  */
 static void guestmem_test_punch_hole(struct kunit *test)
 {
@@ -176,18 +180,28 @@ static void guestmem_test_punch_hole(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
 					 2, 4), 0);
-	KUNIT_EXPECT_EQ(test, fb->nr_ev, 4);
-	gmt_expect_event(test, 0, EV_BEGIN, &a, 2, 6);
-	gmt_expect_event(test, 1, EV_BEGIN, &b, 4, 6);
-	gmt_expect_event(test, 2, EV_END, &a, 2, 6);
-	gmt_expect_event(test, 3, EV_END, &b, 4, 6);
+	if (gmt_huge()) {
+		KUNIT_EXPECT_EQ(test, fb->nr_ev, 6);
+		gmt_expect_event(test, 0, EV_BEGIN, &a, 0, 8);
+		gmt_expect_event(test, 1, EV_BEGIN, &b, 4, 12);
+		gmt_expect_event(test, 2, EV_BEGIN, &c, 12, 16);
+		gmt_expect_event(test, 3, EV_END, &a, 0, 8);
+		gmt_expect_event(test, 4, EV_END, &b, 4, 12);
+		gmt_expect_event(test, 5, EV_END, &c, 12, 16);
+	} else {
+		KUNIT_EXPECT_EQ(test, fb->nr_ev, 4);
+		gmt_expect_event(test, 0, EV_BEGIN, &a, 2, 6);
+		gmt_expect_event(test, 1, EV_BEGIN, &b, 4, 6);
+		gmt_expect_event(test, 2, EV_END, &a, 2, 6);
+		gmt_expect_event(test, 3, EV_END, &b, 4, 6);
+	}
 	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, NR_PAGES - 4);
 	/* The folios left the file at the punch hole, not later. */
 	KUNIT_EXPECT_EQ(test, fb->frees, 4);
 
 	KUNIT_EXPECT_EQ(test, vfs_fallocate(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
 					    PAGE_SIZE, 1), -EINVAL);
-	KUNIT_EXPECT_EQ(test, fb->nr_ev, 4);
+	KUNIT_EXPECT_EQ(test, fb->nr_ev, SH(4, 6));
 	guestmem_unbind(&a);
 	guestmem_unbind(&b);
 	guestmem_unbind(&c);
@@ -221,14 +235,15 @@ static void guestmem_test_punch_hole_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, NR_PAGES);
 	KUNIT_EXPECT_EQ(test, fb->frees, 0);
 
+	/* ->punch_hole() is asked for the range; a split invalidates the folio. */
 	fb->punch_ret = 0;
 	KUNIT_EXPECT_EQ(test, gmt_falloc(file, punch, 2, 4), 0);
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 6);
 	gmt_expect_event(test, 1, EV_PUNCH, &p, 4, 6);
-	gmt_expect_event(test, 2, EV_BEGIN, &a, 2, 6);
-	gmt_expect_event(test, 3, EV_BEGIN, &p, 4, 6);
-	gmt_expect_event(test, 4, EV_END, &a, 2, 6);
-	gmt_expect_event(test, 5, EV_END, &p, 4, 6);
+	gmt_expect_event(test, 2, EV_BEGIN, &a, SH(2, 0), SH(6, 8));
+	gmt_expect_event(test, 3, EV_BEGIN, &p, 4, SH(6, 12));
+	gmt_expect_event(test, 4, EV_END, &a, SH(2, 0), SH(6, 8));
+	gmt_expect_event(test, 5, EV_END, &p, 4, SH(6, 12));
 	KUNIT_EXPECT_EQ(test, fb->frees, 4);
 
 	/* Not its range: not asked, even while it would refuse. */
@@ -250,7 +265,8 @@ static void guestmem_test_punch_hole_refused(struct kunit *test)
  * GUESTMEM_F_SCRUB: a folio that was used is zeroed when it leaves the
  * file, before ->free_folio; without the flag (and without
  * NO_DIRECT_MAP) it keeps its contents, which the allocator clears
- * when it hands the page out again.
+ * when it hands the page out again.  A huge folio, which our reference
+ * would keep from splitting, is punched out whole.
  */
 static void guestmem_test_scrub(struct kunit *test)
 {
@@ -266,7 +282,7 @@ static void guestmem_test_scrub(struct kunit *test)
 
 		KUNIT_EXPECT_TRUE(test, guestmem_supported_flags() & GUESTMEM_F_SCRUB);
 		file = guestmem_file_create("[guestmem-kunit]", NR_PAGES * PAGE_SIZE,
-					    flags, &fake_ops_a, fb);
+					    flags | gmt_flags(), &fake_ops_a, fb);
 		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
 		gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
 		folio = guestmem_get_folio(&b, 3, GUESTMEM_GET_PREPARE);
@@ -279,8 +295,9 @@ static void guestmem_test_scrub(struct kunit *test)
 		/* Our reference keeps the folio readable after it left. */
 		frees = fb->frees;
 		KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE |
-						 FALLOC_FL_PUNCH_HOLE, 3, 1), 0);
-		KUNIT_EXPECT_EQ(test, fb->frees, frees + 1);
+						 FALLOC_FL_PUNCH_HOLE, folio->index,
+						 folio_nr_pages(folio)), 0);
+		KUNIT_EXPECT_EQ(test, fb->frees, frees + SH(1, NR_PAGES));
 		KUNIT_EXPECT_EQ(test, folio_is_zero(folio), !!pass);
 		folio_put(folio);
 		guestmem_unbind(&b);
@@ -306,7 +323,8 @@ static void guestmem_test_bind(struct kunit *test)
 					    GUESTMEM_BIND_EXCLUSIVE), 0);
 	KUNIT_EXPECT_EQ(test, guestmem_bind(file, &a3, &fake_ops_a, 8, 8,
 					    GUESTMEM_BIND_EXCLUSIVE), 0);
-	KUNIT_EXPECT_EQ(test, guestmem_bind(file, &a2, &fake_ops_a, 14, 4, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, guestmem_bind(file, &a2, &fake_ops_a, NR_PAGES - 2, 4, 0),
+			-EINVAL);
 	KUNIT_EXPECT_EQ(test, guestmem_bind(file, &a2, &fake_ops_a, 0, 0, 0), -EINVAL);
 	KUNIT_EXPECT_EQ(test, guestmem_bind(file, &a2, &fake_ops_a, ULONG_MAX, 2, 0), -EINVAL);
 	KUNIT_EXPECT_EQ(test, inode_refs(file), refs + 3);
@@ -341,13 +359,13 @@ static void guestmem_test_close_while_bound(struct kunit *test)
 	gmt_expect_event(test, 1, EV_BEGIN, &b, 8, 16);
 	gmt_expect_event(test, 2, EV_END, &a, 0, 8);
 	gmt_expect_event(test, 3, EV_END, &b, 8, 16);
-	KUNIT_EXPECT_EQ(test, fb->frees, 4);
+	KUNIT_EXPECT_EQ(test, fb->frees, SH(4, NR_PAGES));
 
 	gmt_expect_get_error(test, &a, 0, GUESTMEM_GET_PREPARE, -EFAULT);
 	gmt_expect_get_error(test, &b, 9, GUESTMEM_GET_UNPREPARED, -EFAULT);
 	guestmem_unbind(&a);
 	guestmem_unbind(&b);
-	KUNIT_EXPECT_EQ(test, fb->frees, 4);
+	KUNIT_EXPECT_EQ(test, fb->frees, SH(4, NR_PAGES));
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 4);
 	KUNIT_EXPECT_EQ(test, fb->releases, 1);
 }
@@ -370,8 +388,8 @@ static void guestmem_test_backend_dies_first(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
 					 0, 2), 0);
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 2);
-	gmt_expect_event(test, 0, EV_BEGIN, &b, 0, 2);
-	gmt_expect_event(test, 1, EV_END, &b, 0, 2);
+	gmt_expect_event(test, 0, EV_BEGIN, &b, 0, SH(2, NR_PAGES));
+	gmt_expect_event(test, 1, EV_END, &b, 0, SH(2, NR_PAGES));
 	KUNIT_EXPECT_EQ(test, fb->frees, 2);
 
 	guestmem_unbind(&b);
@@ -397,12 +415,15 @@ static void guestmem_test_alloc_failure(struct kunit *test)
 	file = gmt_create(test);
 	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
 
+	/* A huge folio that cannot be had falls back to the failing one. */
+	gmt_huge_alloc_fails(test, true);
 	kunit_activate_static_stub(test, guestmem_grab_folio, grab_folio_enomem);
 	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 4), -ENOMEM);
 	gmt_expect_get_error(test, &b, 0, GUESTMEM_GET_PREPARE, -ENOMEM);
 	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, 0);
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 0);
 	kunit_deactivate_static_stub(test, guestmem_grab_folio);
+	gmt_huge_alloc_fails(test, false);
 
 	folio = guestmem_get_folio(&b, 0, GUESTMEM_GET_PREPARE);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
@@ -411,7 +432,7 @@ static void guestmem_test_alloc_failure(struct kunit *test)
 
 	guestmem_unbind(&b);
 	__fput_sync(file);
-	KUNIT_EXPECT_EQ(test, fb->frees, 1);
+	KUNIT_EXPECT_EQ(test, fb->frees, SH(1, NR_PAGES));
 }
 
 /* A failed prepare leaves the folio unprepared, to be prepared next time. */
@@ -434,13 +455,13 @@ static void guestmem_test_prepare_failure(struct kunit *test)
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
 	KUNIT_EXPECT_TRUE(test, folio_test_uptodate(folio));
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 2);
-	gmt_expect_event(test, 1, EV_PREPARE, &b, 7, 8);
+	gmt_expect_event(test, 1, EV_PREPARE, &b, SH(7, 0), SH(8, NR_PAGES));
 	folio_unlock(folio);
 	folio_put(folio);
 
 	guestmem_unbind(&b);
 	__fput_sync(file);
-	KUNIT_EXPECT_EQ(test, fb->frees, 1);
+	KUNIT_EXPECT_EQ(test, fb->frees, SH(1, NR_PAGES));
 }
 
 static void guestmem_test_migrate_refused(struct kunit *test)
@@ -489,19 +510,20 @@ static void guestmem_test_memory_failure(struct kunit *test)
 	/* memory_failure() calls it with the folio locked. */
 	KUNIT_EXPECT_EQ(test, mapping->a_ops->error_remove_folio(mapping, folio),
 			MF_DELAYED);
+	/* The whole folio: a huge one reaches all of both bindings. */
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 5);
-	gmt_expect_event(test, 1, EV_BEGIN, &a, 6, 7);
-	gmt_expect_event(test, 2, EV_BEGIN, &b, 6, 7);
-	gmt_expect_event(test, 3, EV_END, &a, 6, 7);
-	gmt_expect_event(test, 4, EV_END, &b, 6, 7);
-	KUNIT_EXPECT_EQ(test, mapping->nrpages, 1);
+	gmt_expect_event(test, 1, EV_BEGIN, &a, SH(6, 0), SH(7, 8));
+	gmt_expect_event(test, 2, EV_BEGIN, &b, SH(6, 4), SH(7, 16));
+	gmt_expect_event(test, 3, EV_END, &a, SH(6, 0), SH(7, 8));
+	gmt_expect_event(test, 4, EV_END, &b, SH(6, 4), SH(7, 16));
+	KUNIT_EXPECT_EQ(test, mapping->nrpages, SH(1, NR_PAGES));
 	folio_unlock(folio);
 	folio_put(folio);
 
 	guestmem_unbind(&a);
 	guestmem_unbind(&b);
 	__fput_sync(file);
-	KUNIT_EXPECT_EQ(test, fb->frees, 1);
+	KUNIT_EXPECT_EQ(test, fb->frees, SH(1, NR_PAGES));
 }
 
 /*
@@ -519,21 +541,22 @@ static void guestmem_test_nr_pages(struct kunit *test)
 	file = gmt_create(test);
 	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
 	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base);
+	/* A huge-backed file gets its whole block with the first page. */
 	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 4), 0);
-	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base + 4);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base + SH(4, NR_PAGES));
 	/* Again: nothing new. */
 	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, 4), 0);
-	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base + 4);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base + SH(4, NR_PAGES));
 
 	folio = guestmem_get_folio(&b, 9, GUESTMEM_GET_PREPARE);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
 	folio_unlock(folio);
 	folio_put(folio);
-	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base + 5);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base + SH(5, NR_PAGES));
 
 	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
 					 1, 2), 0);
-	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base + 3);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base + SH(3, NR_PAGES - 2));
 
 	guestmem_unbind(&b);
 	__fput_sync(file);
@@ -541,21 +564,21 @@ static void guestmem_test_nr_pages(struct kunit *test)
 }
 
 static struct kunit_case guestmem_file_cases[] = {
-	KUNIT_CASE(guestmem_test_create_invalid),
-	KUNIT_CASE(guestmem_test_get_folio),
-	KUNIT_CASE(guestmem_test_unprepared),
-	KUNIT_CASE(guestmem_test_fallocate),
-	KUNIT_CASE(guestmem_test_punch_hole),
-	KUNIT_CASE(guestmem_test_punch_hole_refused),
-	KUNIT_CASE(guestmem_test_scrub),
-	KUNIT_CASE(guestmem_test_bind),
-	KUNIT_CASE(guestmem_test_close_while_bound),
-	KUNIT_CASE(guestmem_test_backend_dies_first),
-	KUNIT_CASE(guestmem_test_nr_pages),
-	KUNIT_CASE(guestmem_test_alloc_failure),
-	KUNIT_CASE(guestmem_test_prepare_failure),
-	KUNIT_CASE(guestmem_test_migrate_refused),
-	KUNIT_CASE(guestmem_test_memory_failure),
+	GMT_CASE(guestmem_test_create_invalid),
+	GMT_CASE(guestmem_test_get_folio),
+	GMT_CASE(guestmem_test_unprepared),
+	GMT_CASE(guestmem_test_fallocate),
+	GMT_CASE(guestmem_test_punch_hole),
+	GMT_CASE(guestmem_test_punch_hole_refused),
+	GMT_CASE(guestmem_test_scrub),
+	GMT_CASE(guestmem_test_bind),
+	GMT_CASE(guestmem_test_close_while_bound),
+	GMT_CASE(guestmem_test_backend_dies_first),
+	GMT_CASE(guestmem_test_nr_pages),
+	GMT_CASE(guestmem_test_alloc_failure),
+	GMT_CASE(guestmem_test_prepare_failure),
+	GMT_CASE(guestmem_test_migrate_refused),
+	GMT_CASE(guestmem_test_memory_failure),
 	{}
 };
 

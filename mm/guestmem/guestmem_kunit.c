@@ -13,16 +13,105 @@
 #include <linux/fs.h>
 #include <linux/guestmem.h>
 #include <linux/highmem.h>
+#include <linux/huge_mm.h>
 #include <linux/migrate_mode.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
 #include <linux/set_memory.h>
+#include <linux/string.h>
 
 #include "guestmem_kunit.h"
 
 struct fake_backend *gmt_fake(void)
 {
 	return kunit_get_current_test()->priv;
+}
+
+/* The runs of a GMT_CASE(): on small folios, and on a huge folio. */
+static const bool gmt_backings[] = {
+	false,
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+	true,
+#endif
+};
+
+static void gmt_backing_desc(const bool *huge, char *desc)
+{
+	strscpy(desc, *huge ? "huge" : "small", KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(gmt_backing, gmt_backings, gmt_backing_desc);
+
+const void *gmt_backing_params(const void *prev, char *desc)
+{
+	return gmt_backing_gen_params(prev, desc);
+}
+
+/* Whether the current case runs on a huge-backed file. */
+bool gmt_huge(void)
+{
+	const bool *huge = kunit_get_current_test()->param_value;
+
+	return huge && *huge;
+}
+
+unsigned long gmt_nr_pages(void)
+{
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+	if (gmt_huge())
+		return HPAGE_PMD_NR;
+#endif
+	return SMALL_NR_PAGES;
+}
+
+/*
+ * The flags of the current case's files: %GUESTMEM_F_HUGE in its huge
+ * run, which is skipped where the library has no huge folios to give.
+ */
+unsigned long gmt_flags(void)
+{
+	if (!gmt_huge())
+		return 0;
+	if (!(guestmem_supported_flags() & GUESTMEM_F_HUGE))
+		kunit_skip(kunit_get_current_test(), "no huge folios on this system");
+	return GUESTMEM_F_HUGE;
+}
+
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+static struct folio *gmt_huge_alloc_none(struct guestmem *gm, pgoff_t index,
+					 gfp_t gfp)
+{
+	return NULL;
+}
+#endif
+
+/*
+ * Splits the large folio at @index as the host's first fault on it does
+ * (the host maps folios of one page only, so that a pin holds one page).
+ */
+void gmt_split_as_host(struct kunit *test, struct file *file, pgoff_t index)
+{
+	struct folio *folio;
+
+	guestmem_split_for_host(GUESTMEM_I(file_inode(file)), index);
+	folio = gmt_cached_folio(test, file, index);
+	KUNIT_EXPECT_FALSE(test, folio_test_large(folio));
+	folio_put(folio);
+}
+
+/*
+ * With @fail, no huge folio can be had until called again without: every
+ * allocation falls back to guestmem_grab_folio(), which a test may stub.
+ */
+void gmt_huge_alloc_fails(struct kunit *test, bool fail)
+{
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+	if (fail)
+		kunit_activate_static_stub(test, guestmem_huge_alloc,
+					   gmt_huge_alloc_none);
+	else
+		kunit_deactivate_static_stub(test, guestmem_huge_alloc);
+#endif
 }
 
 static void fake_record(enum fake_kind kind, struct guestmem_binding *b,
@@ -121,7 +210,7 @@ struct file *gmt_create(struct kunit *test)
 	struct file *file;
 
 	file = guestmem_file_create("[guestmem-kunit]", NR_PAGES * PAGE_SIZE,
-				    0, &fake_ops_a, test->priv);
+				    gmt_flags(), &fake_ops_a, test->priv);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
 	return file;
 }
@@ -162,6 +251,45 @@ struct folio *gmt_cached_folio(struct kunit *test, struct file *file,
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
 	return folio;
+}
+
+/*
+ * Writes @byte over the page at @index through the direct map, the folio
+ * got from the library (allocated and prepared if need be).  The page must
+ * be in the direct map: shared, or in a file that keeps private pages in.
+ * Works on any page of a large folio.
+ */
+void gmt_fill(struct kunit *test, struct guestmem_binding *b, pgoff_t index,
+	      u8 byte)
+{
+	struct folio *folio = guestmem_get_folio(b, index, GUESTMEM_GET_PREPARE);
+	void *p;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
+	p = kmap_local_page(folio_file_page(folio, index));
+	memset(p, byte, PAGE_SIZE);
+	kunmap_local(p);
+	folio_unlock(folio);
+	folio_put(folio);
+}
+
+/*
+ * Whether every byte of the page at @index is @byte.  The folio is looked
+ * up without the library, so that nothing is allocated or prepared: the
+ * page must be in the file (the test fails otherwise) and in the direct
+ * map.
+ */
+bool gmt_holds(struct kunit *test, struct file *file, pgoff_t index, u8 byte)
+{
+	struct folio *folio = gmt_cached_folio(test, file, index);
+	bool same;
+	void *p;
+
+	p = kmap_local_page(folio_file_page(folio, index));
+	same = !memchr_inv(p, byte, PAGE_SIZE);
+	kunmap_local(p);
+	folio_put(folio);
+	return same;
 }
 
 /*

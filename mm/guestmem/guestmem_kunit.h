@@ -12,7 +12,18 @@
 
 #include "internal.h"
 
-#define NR_PAGES	16
+/*
+ * The file of a test case has NR_PAGES pages.  A case listed with
+ * GMT_CASE() runs twice: on a file of folios of one page (SMALL_NR_PAGES
+ * pages), and on a %GUESTMEM_F_HUGE file of one whole huge block, where
+ * every page lies in one huge folio once allocated, so that each partial
+ * operation works inside it (where the kernel has huge folios).  SH()
+ * gives what a case expects in each run.
+ */
+#define SMALL_NR_PAGES	16
+#define NR_PAGES	gmt_nr_pages()
+#define GMT_CASE(test_name)	KUNIT_CASE_PARAM(test_name, gmt_backing_params)
+#define SH(small, huge)	(gmt_huge() ? (huge) : (small))
 #define MAX_EVENTS	32
 
 enum fake_kind {
@@ -44,6 +55,12 @@ struct fake_backend {
 };
 
 struct fake_backend *gmt_fake(void);
+const void *gmt_backing_params(const void *prev, char *desc);
+bool gmt_huge(void);
+unsigned long gmt_nr_pages(void);
+unsigned long gmt_flags(void);
+void gmt_huge_alloc_fails(struct kunit *test, bool fail);
+void gmt_split_as_host(struct kunit *test, struct file *file, pgoff_t index);
 extern const struct guestmem_ops fake_ops_a;
 extern const struct guestmem_ops fake_ops_b;
 extern const struct guestmem_ops fake_ops_punch;
@@ -58,6 +75,9 @@ void gmt_expect_get_error(struct kunit *test, struct guestmem_binding *b,
 			  pgoff_t index, unsigned int flags, long err);
 struct folio *gmt_cached_folio(struct kunit *test, struct file *file,
 			       pgoff_t index);
+void gmt_fill(struct kunit *test, struct guestmem_binding *b, pgoff_t index,
+	      u8 byte);
+bool gmt_holds(struct kunit *test, struct file *file, pgoff_t index, u8 byte);
 int gmt_set_direct_map_through(struct kunit *test, struct page *page,
 			       unsigned int nr, bool valid,
 			       int (*stub)(struct page *page, unsigned int nr,

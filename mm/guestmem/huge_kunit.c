@@ -56,35 +56,6 @@ static unsigned int order_at(struct kunit *test, struct file *file,
 	return order;
 }
 
-/* Writes @byte over the page at @index, through the direct map. */
-static void fill(struct kunit *test, struct guestmem_binding *b, pgoff_t index,
-		 u8 byte)
-{
-	struct folio *folio = guestmem_get_folio(b, index, GUESTMEM_GET_PREPARE);
-	void *p;
-
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
-	p = kmap_local_page(folio_file_page(folio, index));
-	memset(p, byte, PAGE_SIZE);
-	kunmap_local(p);
-	folio_unlock(folio);
-	folio_put(folio);
-}
-
-/* Whether every byte of the page at @index, in the file, is @byte. */
-static bool holds(struct kunit *test, struct file *file, pgoff_t index, u8 byte)
-{
-	struct folio *folio = gmt_cached_folio(test, file, index);
-	bool same;
-	void *p;
-
-	p = kmap_local_page(folio_file_page(folio, index));
-	same = !memchr_inv(p, byte, PAGE_SIZE);
-	kunmap_local(p);
-	folio_put(folio);
-	return same;
-}
-
 /*
  * Whole blocks get one huge folio each, prepared as a whole; the pages
  * after the last whole block get small folios; the counters follow, and
@@ -112,8 +83,8 @@ static void guestmem_test_huge_alloc(struct kunit *test)
 	folio_unlock(folio);
 	folio_put(folio);
 	gmt_expect_event(test, 0, EV_PREPARE, &b, 0, HNR);
-	KUNIT_EXPECT_TRUE(test, holds(test, file, 0, 0));
-	KUNIT_EXPECT_TRUE(test, holds(test, file, HNR - 1, 0));
+	KUNIT_EXPECT_TRUE(test, gmt_holds(test, file, 0, 0));
+	KUNIT_EXPECT_TRUE(test, gmt_holds(test, file, HNR - 1, 0));
 	KUNIT_EXPECT_EQ(test, nr_large(file), 1);
 	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, HNR);
 	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base + HNR);
@@ -138,12 +109,6 @@ static void guestmem_test_huge_alloc(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base);
 }
 
-static struct folio *huge_alloc_none(struct guestmem *gm, pgoff_t index,
-				     gfp_t gfp)
-{
-	return NULL;
-}
-
 /*
  * No huge folio to be had: the block gets small folios, counted once as a
  * fallback, and a block emptied again gets a huge folio next time.
@@ -158,9 +123,9 @@ static void guestmem_test_huge_fallback(struct kunit *test)
 	file = create_huge(test, 0, HNR);
 	gm = GUESTMEM_I(file_inode(file));
 
-	kunit_activate_static_stub(test, guestmem_huge_alloc, huge_alloc_none);
+	gmt_huge_alloc_fails(test, true);
 	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE, 0, HNR), 0);
-	kunit_deactivate_static_stub(test, guestmem_huge_alloc);
+	gmt_huge_alloc_fails(test, false);
 	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, HNR);
 	KUNIT_EXPECT_EQ(test, nr_large(file), 0);
 	KUNIT_EXPECT_EQ(test, order_at(test, file, HNR / 2), 0);
@@ -199,7 +164,7 @@ static void guestmem_test_huge_convert_part(struct kunit *test)
 	file = create_huge(test, GUESTMEM_F_MMAP, HNR);
 	gmt_bind(test, file, &b, &fake_ops_a, 0, HNR);
 	for (i = 0; i < ARRAY_SIZE(pages); i++)
-		fill(test, &b, pages[i], 0x10 + i);
+		gmt_fill(test, &b, pages[i], 0x10 + i);
 	KUNIT_ASSERT_EQ(test, nr_large(file), 1);
 
 	fb->nr_ev = 0;
@@ -213,7 +178,7 @@ static void guestmem_test_huge_convert_part(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, guestmem_is_private(&b, 2));
 	KUNIT_EXPECT_TRUE(test, guestmem_is_private(&b, 4));
 	for (i = 0; i < ARRAY_SIZE(pages); i++)
-		KUNIT_EXPECT_TRUE_MSG(test, holds(test, file, pages[i], 0x10 + i),
+		KUNIT_EXPECT_TRUE_MSG(test, gmt_holds(test, file, pages[i], 0x10 + i),
 				      "page %lu", pages[i]);
 	/* The backend drops its mappings of the whole huge folio. */
 	KUNIT_EXPECT_EQ(test, fb->nr_ev, 3);
@@ -226,18 +191,18 @@ static void guestmem_test_huge_convert_part(struct kunit *test)
 	/* Uniform again, but still small folios: no merge. */
 	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, HNR, true, 0, &err), 0);
 	KUNIT_EXPECT_EQ(test, nr_large(file), 0);
-	KUNIT_EXPECT_TRUE(test, holds(test, file, 3, 0x11));
+	KUNIT_EXPECT_TRUE(test, gmt_holds(test, file, 3, 0x11));
 
 	/* A whole block converts as it is. */
 	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE |
 					 FALLOC_FL_PUNCH_HOLE, 0, HNR), 0);
-	fill(test, &b, 9, 0x5a);
+	gmt_fill(test, &b, 9, 0x5a);
 	KUNIT_ASSERT_EQ(test, nr_large(file), 1);
 	splits = guestmem_nr_huge_splits_read();
 	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, HNR, false, 0, &err), 0);
 	KUNIT_EXPECT_EQ(test, nr_large(file), 1);
 	KUNIT_EXPECT_EQ(test, guestmem_nr_huge_splits_read(), splits);
-	KUNIT_EXPECT_TRUE(test, holds(test, file, 9, 0x5a));
+	KUNIT_EXPECT_TRUE(test, gmt_holds(test, file, 9, 0x5a));
 
 	guestmem_unbind(&b);
 	__fput_sync(file);
@@ -311,9 +276,9 @@ static void guestmem_test_huge_punch_part(struct kunit *test)
 
 	file = create_huge(test, 0, HNR);
 	gmt_bind(test, file, &b, &fake_ops_a, 0, HNR);
-	fill(test, &b, 4, 0x44);
-	fill(test, &b, 5, 0x55);
-	fill(test, &b, 6, 0x66);
+	gmt_fill(test, &b, 4, 0x44);
+	gmt_fill(test, &b, 5, 0x55);
+	gmt_fill(test, &b, 6, 0x66);
 
 	fb->nr_ev = 0;
 	KUNIT_EXPECT_EQ(test, gmt_falloc(file, punch, 5, 1), 0);
@@ -321,8 +286,8 @@ static void guestmem_test_huge_punch_part(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, PTR_ERR(filemap_get_folio(file->f_mapping, 5)), -ENOENT);
 	KUNIT_EXPECT_EQ(test, fb->frees, 1);
 	KUNIT_EXPECT_EQ(test, nr_large(file), 0);
-	KUNIT_EXPECT_TRUE(test, holds(test, file, 4, 0x44));
-	KUNIT_EXPECT_TRUE(test, holds(test, file, 6, 0x66));
+	KUNIT_EXPECT_TRUE(test, gmt_holds(test, file, 4, 0x44));
+	KUNIT_EXPECT_TRUE(test, gmt_holds(test, file, 6, 0x66));
 	gmt_expect_event(test, 0, EV_BEGIN, &b, 0, HNR);
 	gmt_expect_event(test, 1, EV_END, &b, 0, HNR);
 
@@ -332,19 +297,19 @@ static void guestmem_test_huge_punch_part(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, folio_order(held), 0);
 	folio_unlock(held);
 	folio_put(held);
-	KUNIT_EXPECT_TRUE(test, holds(test, file, 5, 0));
+	KUNIT_EXPECT_TRUE(test, gmt_holds(test, file, 5, 0));
 	KUNIT_EXPECT_EQ(test, gmt_falloc(file, punch, 0, HNR), 0);
 	KUNIT_EXPECT_EQ(test, fb->frees, HNR + 1);
 
-	fill(test, &b, 20, 0x20);
-	fill(test, &b, 21, 0x21);
+	gmt_fill(test, &b, 20, 0x20);
+	gmt_fill(test, &b, 21, 0x21);
 	KUNIT_ASSERT_EQ(test, nr_large(file), 1);
 	held = gmt_cached_folio(test, file, 0);
 	KUNIT_EXPECT_EQ(test, gmt_falloc(file, punch, 21, 1), 0);
 	KUNIT_EXPECT_EQ(test, nr_large(file), 1);
 	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, HNR);
-	KUNIT_EXPECT_TRUE(test, holds(test, file, 21, 0));
-	KUNIT_EXPECT_TRUE(test, holds(test, file, 20, 0x20));
+	KUNIT_EXPECT_TRUE(test, gmt_holds(test, file, 21, 0));
+	KUNIT_EXPECT_TRUE(test, gmt_holds(test, file, 20, 0x20));
 	KUNIT_EXPECT_EQ(test, fb->frees, HNR + 1);
 	folio_put(held);
 
