@@ -49,8 +49,20 @@
 
 #define MMAP_FLAGS	(GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED)
 
-/* Pages in the guest_memfd of each test. */
+/*
+ * Pages in the guest_memfd of each test; the variants with
+ * GUEST_MEMFD_FLAG_HUGEPAGE use one whole 2 MiB block instead, so that every
+ * page of their files lies in a huge folio and each partial fallocate(),
+ * punch hole, conversion or host fault works inside one.
+ */
 #define GMEM_PAGES		16
+#define HUGE_BLOCK		(2ULL << 20)
+
+/* The size of the files of a test, by the flags of its variant. */
+static __u64 test_file_size(__u64 flags, __u64 page)
+{
+	return flags & GUEST_MEMFD_FLAG_HUGEPAGE ? HUGE_BLOCK : GMEM_PAGES * page;
+}
 
 /* Guest physical address of memslot @slot in the memslot tests. */
 #define SLOT_GPA(slot)		((1ULL << 30) + (__u64)(slot) * (1ULL << 24))
@@ -159,7 +171,9 @@ FIXTURE(gmem) {
 	int kvm;
 	int vm;
 	__u64 page;
-	__u64 size;
+	__u64 size;		/* of the files the tests create */
+	__u64 pages;		/* size / page */
+	bool huge;		/* GUEST_MEMFD_FLAG_HUGEPAGE: 2 MiB folios */
 };
 
 FIXTURE_VARIANT(gmem) {
@@ -204,6 +218,26 @@ FIXTURE_VARIANT_ADD(gmem, sw_protected_vm_mmap_shared) {
 	.private_mem = true,
 	.flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED,
 };
+
+/* The same tests on huge-backed files, offered to both VM types. */
+FIXTURE_VARIANT_ADD(gmem, default_vm_mmap_shared_huge) {
+	.vm_type = 0,
+	.private_mem = false,
+	.flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED |
+		 GUEST_MEMFD_FLAG_HUGEPAGE,
+};
+
+FIXTURE_VARIANT_ADD(gmem, sw_protected_vm_huge) {
+	.vm_type = KVM_X86_SW_PROTECTED_VM,
+	.private_mem = true,
+	.flags = GUEST_MEMFD_FLAG_HUGEPAGE,
+};
+
+FIXTURE_VARIANT_ADD(gmem, sw_protected_vm_mmap_huge) {
+	.vm_type = KVM_X86_SW_PROTECTED_VM,
+	.private_mem = true,
+	.flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_HUGEPAGE,
+};
 #endif
 
 FIXTURE_SETUP(gmem)
@@ -211,12 +245,14 @@ FIXTURE_SETUP(gmem)
 	self->kvm = -1;
 	self->vm = -1;
 	self->page = page_size();
-	self->size = GMEM_PAGES * self->page;
+	self->size = test_file_size(variant->flags, self->page);
+	self->pages = self->size / self->page;
+	self->huge = variant->flags & GUEST_MEMFD_FLAG_HUGEPAGE;
 	if (!open_vm(_metadata, &self->kvm, &self->vm, variant->vm_type))
 		return;
 	/*
-	 * x86_64 offers MMAP on both VM types, arm64 on its default VM; the
-	 * variants exist only there.
+	 * x86_64 offers MMAP and HUGEPAGE on both VM types, arm64 MMAP on its
+	 * default VM; the variants exist only there.
 	 */
 	ASSERT_EQ(variant->flags, variant->flags & gmu_gmem_flags(self->vm));
 }
@@ -355,11 +391,14 @@ TEST_F(gmem, flags_cap)
  * direct map, with one kernel TLB flush per fallocate() whatever its
  * length, and comes back when punched out or when the file is closed
  * (debugfs guestmem/pages_unmapped and tlb_flushes).  Without the flag
- * nothing leaves and nothing is flushed.
+ * nothing leaves and nothing is flushed.  On a huge-backed file the first
+ * page allocated brings its whole 2 MiB folio, out in one go; punching
+ * pages out of it splits it and returns those pages only.
  */
 TEST_F(gmem, no_direct_map_pages)
 {
 	const int punch = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	__u64 huge_flag = variant->flags & GUEST_MEMFD_FLAG_HUGEPAGE;
 	long base, flushes;
 	int fd;
 
@@ -370,34 +409,39 @@ TEST_F(gmem, no_direct_map_pages)
 	if (base < 0 || flushes < 0)
 		SKIP(return, "no guestmem statistics in debugfs");
 
-	fd = gmu_create_gmem(self->vm, self->size, GUEST_MEMFD_FLAG_NO_DIRECT_MAP);
+	fd = gmu_create_gmem(self->vm, self->size, GUEST_MEMFD_FLAG_NO_DIRECT_MAP | huge_flag);
 	ASSERT_LE(0, fd) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
 	ASSERT_EQ(base, gmu_stat("pages_unmapped"));
 
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->page));
-	ASSERT_EQ(base + 1, gmu_stat("pages_unmapped"));
+	ASSERT_EQ(base + (self->huge ? self->pages : 1), gmu_stat("pages_unmapped"));
+	ASSERT_EQ((long)self->huge, gmu_fdinfo_num(fd, "guestmem-large-folios"));
 	ASSERT_EQ(flushes + 1, gmu_stat("tlb_flushes"));
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
-	ASSERT_EQ(base + GMEM_PAGES, gmu_stat("pages_unmapped"));
-	ASSERT_EQ(flushes + 2, gmu_stat("tlb_flushes"));
+	ASSERT_EQ(base + self->pages, gmu_stat("pages_unmapped"));
+	/* The huge folio is out already: nothing new to remove. */
+	ASSERT_EQ(flushes + (self->huge ? 1 : 2), gmu_stat("tlb_flushes"));
+	flushes = gmu_stat("tlb_flushes");
 	/* Nothing new to remove: no flush. */
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
-	ASSERT_EQ(flushes + 2, gmu_stat("tlb_flushes"));
+	ASSERT_EQ(flushes, gmu_stat("tlb_flushes"));
 
 	ASSERT_EQ(0, fallocate(fd, punch, 2 * self->page, 3 * self->page));
-	ASSERT_EQ(base + GMEM_PAGES - 3, gmu_stat("pages_unmapped"));
+	ASSERT_EQ(base + self->pages - 3, gmu_stat("pages_unmapped"));
+	ASSERT_EQ(0, gmu_fdinfo_num(fd, "guestmem-large-folios"));
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
-	ASSERT_EQ(base + GMEM_PAGES, gmu_stat("pages_unmapped"));
-	ASSERT_EQ(flushes + 3, gmu_stat("tlb_flushes"));
+	ASSERT_EQ(base + self->pages, gmu_stat("pages_unmapped"));
+	ASSERT_EQ(flushes + 1, gmu_stat("tlb_flushes"));
+	flushes++;
 
 	ASSERT_EQ(0, close(fd));
 	ASSERT_EQ(base, gmu_stat("pages_unmapped"));
 
-	fd = gmu_create_gmem(self->vm, self->size, 0);
+	fd = gmu_create_gmem(self->vm, self->size, huge_flag);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
 	ASSERT_EQ(base, gmu_stat("pages_unmapped"));
-	ASSERT_EQ(flushes + 3, gmu_stat("tlb_flushes"));
+	ASSERT_EQ(flushes, gmu_stat("tlb_flushes"));
 	ASSERT_EQ(0, close(fd));
 }
 
@@ -860,7 +904,7 @@ TEST_F(gmem, mmap)
 	/* Twice the file: the second half is past its end. */
 	m = mmap(NULL, 2 * self->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, m) TH_LOG("mmap: %s", strerror(errno));
-	for (i = 0; i < GMEM_PAGES; i++) {
+	for (i = 0; i < self->pages; i++) {
 		char *p = m + i * self->page;
 
 		ASSERT_EQ(!shared, touch_bus(p, false, 0)) TH_LOG("page %llu", i);
@@ -1007,7 +1051,7 @@ TEST_F(gmem, convert_host)
 		m[i] = (char)(i * 7 + 1);
 
 	ASSERT_EQ(0, gmem_convert(fd, 2 * self->page, 4 * self->page, true, 0, NULL));
-	for (i = 0; i < GMEM_PAGES; i++) {
+	for (i = 0; i < self->pages; i++) {
 		bool private = i >= 2 && i < 6;
 
 		char *p = m + i * self->page;
@@ -1065,7 +1109,8 @@ TEST_F(gmem, no_direct_map_gup_refused)
 		SKIP(return, "GUEST_MEMFD_FLAG_NO_DIRECT_MAP is not supported");
 	if (!(variant->flags & GUEST_MEMFD_FLAG_MMAP)) {
 		/* No user address at all for GUP to start from. */
-		fd = gmu_create_gmem(self->vm, self->size, GUEST_MEMFD_FLAG_NO_DIRECT_MAP);
+		fd = gmu_create_gmem(self->vm, self->size,
+				     variant->flags | GUEST_MEMFD_FLAG_NO_DIRECT_MAP);
 		ASSERT_LE(0, fd);
 		ASSERT_ERR(ENODEV, mmap(NULL, self->size, PROT_READ, MAP_SHARED, fd, 0));
 		ASSERT_EQ(0, close(fd));
@@ -1084,8 +1129,8 @@ TEST_F(gmem, no_direct_map_gup_refused)
 		ASSERT_NE(MAP_FAILED, m);
 		ASSERT_EQ(0, gmem_convert(fd, 0, self->size, false, 0, NULL));
 		memset(m, 0x6b, self->size);
-		ASSERT_EQ(GMEM_PAGES, gmu_fdinfo_num(fd, "guestmem-pages"));
-		ASSERT_EQ(nodm ? GMEM_PAGES : 0, gmu_fdinfo_num(fd, NODM_KEY));
+		ASSERT_EQ(self->pages, gmu_fdinfo_num(fd, "guestmem-pages"));
+		ASSERT_EQ(nodm ? self->pages : 0, gmu_fdinfo_num(fd, NODM_KEY));
 
 		ASSERT_EQ(0, pipe(pipefd));
 		local.iov_base = m + 3 * p;
@@ -1122,10 +1167,10 @@ TEST_F(gmem, no_direct_map_gup_refused)
 		/* Nothing holds a page: private, then shared again, contents kept. */
 		ASSERT_EQ(0, gmem_convert(fd, 0, self->size, true, 0, NULL));
 		ASSERT_TRUE(touch_bus(m + p, false, 0));
-		ASSERT_EQ(nodm ? GMEM_PAGES : 0, gmu_fdinfo_num(fd, NODM_KEY));
+		ASSERT_EQ(nodm ? self->pages : 0, gmu_fdinfo_num(fd, NODM_KEY));
 		ASSERT_EQ(0, gmem_convert(fd, 0, self->size, false, 0, NULL));
 		ASSERT_EQ(0x6b, m[5 * p + 7]);
-		ASSERT_EQ(nodm ? GMEM_PAGES : 0, gmu_fdinfo_num(fd, NODM_KEY));
+		ASSERT_EQ(nodm ? self->pages : 0, gmu_fdinfo_num(fd, NODM_KEY));
 
 		ASSERT_EQ(0, munmap(m, self->size));
 		ASSERT_EQ(0, close(fd));
@@ -1242,7 +1287,7 @@ TEST_F(gmem, memslot_needs_private_vm)
 FIXTURE(bind) {
 	int kvm;
 	int vm;
-	int gmem;		/* GMEM_PAGES pages */
+	int gmem;		/* test_file_size() */
 	__u64 page;
 	__u64 size;		/* of gmem and of mem */
 	void *mem;		/* userspace_addr of every memslot */
@@ -1282,6 +1327,23 @@ FIXTURE_VARIANT_ADD(bind, default_vm_mmap_no_direct_map) {
 	.vm_type = 0,
 	.gmem_flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_NO_DIRECT_MAP,
 };
+
+/* The same tests on huge-backed files. */
+FIXTURE_VARIANT_ADD(bind, sw_protected_vm_huge) {
+	.vm_type = KVM_X86_SW_PROTECTED_VM,
+	.gmem_flags = GUEST_MEMFD_FLAG_HUGEPAGE,
+};
+
+FIXTURE_VARIANT_ADD(bind, sw_protected_vm_mmap_no_direct_map_huge) {
+	.vm_type = KVM_X86_SW_PROTECTED_VM,
+	.gmem_flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_NO_DIRECT_MAP |
+		      GUEST_MEMFD_FLAG_HUGEPAGE,
+};
+
+FIXTURE_VARIANT_ADD(bind, default_vm_mmap_huge) {
+	.vm_type = 0,
+	.gmem_flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_HUGEPAGE,
+};
 #endif
 
 FIXTURE_SETUP(bind)
@@ -1291,7 +1353,7 @@ FIXTURE_SETUP(bind)
 	self->gmem = -1;
 	self->mem = MAP_FAILED;
 	self->page = page_size();
-	self->size = GMEM_PAGES * self->page;
+	self->size = test_file_size(variant ? variant->gmem_flags : 0, self->page);
 	if (!variant) {
 		/* Checked first: without guest_memfd, that is why we skip. */
 		if (!open_vm(_metadata, &self->kvm, &self->vm, 0))
@@ -2415,19 +2477,22 @@ TEST_F(gmem, fdinfo)
 
 		want.pages = 0;
 		want.no_direct_map = 0;
-		want.shared = mmap_file ? (shared ? GMEM_PAGES : 0) : -1;
-		want.private = mmap_file ? GMEM_PAGES - want.shared : -1;
+		want.shared = mmap_file ? (shared ? self->pages : 0) : -1;
+		want.private = mmap_file ? self->pages - want.shared : -1;
 		expect_fdinfo(_metadata, fd, &want, "new file");
 
+		/* A huge-backed file gets its whole block. */
 		ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 4 * self->page));
-		want.pages = 4;
-		want.no_direct_map = nodm ? 4 : 0;
+		want.pages = self->huge ? self->pages : 4;
+		want.no_direct_map = nodm ? want.pages : 0;
 		expect_fdinfo(_metadata, fd, &want, "4 pages allocated");
+		ASSERT_EQ((long)self->huge, gmu_fdinfo_num(fd, "guestmem-large-folios"));
 
 		ASSERT_EQ(0, fallocate(fd, punch, self->page, self->page));
-		want.pages = 3;
-		want.no_direct_map = nodm ? 3 : 0;
+		want.pages--;
+		want.no_direct_map = nodm ? want.pages : 0;
 		expect_fdinfo(_metadata, fd, &want, "page 1 punched out");
+		ASSERT_EQ(0, gmu_fdinfo_num(fd, "guestmem-large-folios"));
 
 		if (mmap_file) {
 			/* Pages 0 (allocated) and 1 (not) change state. */
@@ -2457,6 +2522,7 @@ TEST_F(gmem, meminfo)
 {
 	__u64 nodm_flag = gmu_gmem_flags(self->vm) & GUEST_MEMFD_FLAG_NO_DIRECT_MAP;
 	long kb = self->page / 1024, base, base_nodm;
+	long pages2 = self->huge ? self->pages : 4;
 	int fd, fd2;
 
 	base = gmu_meminfo_kb("GuestMem");
@@ -2471,16 +2537,17 @@ TEST_F(gmem, meminfo)
 	ASSERT_EQ(base, gmu_meminfo_kb("GuestMem"));
 
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
+	/* Four pages of a huge-backed file are its whole block. */
 	ASSERT_EQ(0, fallocate(fd2, FALLOC_FL_KEEP_SIZE, 0, 4 * self->page));
-	ASSERT_EQ(base + (GMEM_PAGES + 4) * kb, gmu_meminfo_kb("GuestMem"));
-	ASSERT_EQ(base_nodm + (nodm_flag ? GMEM_PAGES * kb : 0),
+	ASSERT_EQ(base + (self->pages + pages2) * kb, gmu_meminfo_kb("GuestMem"));
+	ASSERT_EQ(base_nodm + (nodm_flag ? self->pages * kb : 0),
 		  gmu_meminfo_kb("GuestMemNoDMap"));
 
 	ASSERT_EQ(0, fallocate(fd2, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, self->page));
-	ASSERT_EQ(base + (GMEM_PAGES + 3) * kb, gmu_meminfo_kb("GuestMem"));
+	ASSERT_EQ(base + (self->pages + pages2 - 1) * kb, gmu_meminfo_kb("GuestMem"));
 
 	ASSERT_EQ(0, close(fd));
-	ASSERT_EQ(base + 3 * kb, gmu_meminfo_kb("GuestMem"));
+	ASSERT_EQ(base + (pages2 - 1) * kb, gmu_meminfo_kb("GuestMem"));
 	ASSERT_EQ(base_nodm, gmu_meminfo_kb("GuestMemNoDMap"));
 	ASSERT_EQ(0, close(fd2));
 	ASSERT_EQ(base, gmu_meminfo_kb("GuestMem"));
@@ -3093,7 +3160,6 @@ TEST(arm64_protected_vm_share_unshare)
  * it splits it (debugfs guestmem/huge_splits) and keeps every other page;
  * the host maps small folios only, so that a pin holds one page.
  */
-#define HUGE_BLOCK		(2ULL << 20)
 #define HUGE_SIZE		(2 * HUGE_BLOCK)
 #define HUGE_SLOT		22
 #define HUGE_GPA		(4ULL << 20)
