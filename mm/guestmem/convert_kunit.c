@@ -61,7 +61,7 @@ static void guestmem_test_state(struct kunit *test)
 	file = gmt_create(test);
 	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
 	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, NR_PAGES), NR_PAGES);
-	KUNIT_EXPECT_EQ(test, guestmem_file_flags(file), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_file_flags(file), gmt_flags());
 	KUNIT_EXPECT_EQ(test, guestmem_convert(file, 0, 1, false, 0, &err), -EINVAL);
 	guestmem_unbind(&b);
 	__fput_sync(file);
@@ -70,7 +70,8 @@ static void guestmem_test_state(struct kunit *test)
 	shared = create_mmap(test, GUESTMEM_F_INIT_SHARED);
 	gmt_bind(test, file, &b, &fake_ops_a, 0, NR_PAGES);
 	gmt_bind(test, shared, &bs, &fake_ops_a, 0, NR_PAGES);
-	KUNIT_EXPECT_EQ(test, guestmem_file_flags(file), GUESTMEM_F_MMAP);
+	KUNIT_EXPECT_EQ(test, guestmem_file_flags(file),
+			GUESTMEM_F_MMAP | gmt_flags());
 	KUNIT_EXPECT_EQ(test, nr_private(&b, 0, NR_PAGES), NR_PAGES);
 	KUNIT_EXPECT_EQ(test, nr_private(&bs, 0, NR_PAGES), 0);
 

@@ -403,7 +403,7 @@ static void guestmem_test_no_direct_map_ranges(struct kunit *test)
 		folio_put(folio);
 	}
 	KUNIT_EXPECT_EQ(test, fb->unmap_calls, runs);
-	kunit_info(test, "%d folios left in %u range operations", NR_PAGES, runs);
+	kunit_info(test, "%lu pages left in %u range operations", NR_PAGES, runs);
 	__fput_sync(file);
 }
 
