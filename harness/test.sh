@@ -102,14 +102,19 @@ for arch in $arches; do
 	suites=$(awk -v a="$arch" '!/^#/ && NF && (NF == 1 || $2 == a) {
 		printf "--kunit-suite %s ", $1 }' "$TOP/harness/kunit-suites")
 	# arm64 runs the whole plan once per KVM mode: nVHE, and protected
-	# (pKVM), each a label of its own; x86_64 boots once.
-	variants=-
+	# (pKVM), each a label of its own.  x86_64 runs it once, then boots
+	# again without debug_pagealloc for KUnit only: debug_pagealloc maps
+	# the direct map with 4 KiB entries, so only that boot can check
+	# that a huge folio leaves and returns as one 2 MiB entry.
+	variants="- nodpa"
 	[ "$arch" != arm64 ] || variants=${ARM64_KVM_MODES:-nvhe protected}
 	for v in $variants; do
 		label=$arch extra=
-		if [ "$v" != - ]; then
-			label=$arch-$v extra="kvm-arm.mode=$v"
-		fi
+		case "$v" in
+		-) ;;
+		nodpa) label=$arch-nodpa extra="debug_pagealloc=off gmkunitonly" ;;
+		*) label=$arch-$v extra="kvm-arm.mode=$v" ;;
+		esac
 		boot_plan "$arch" "$obj/$KIMAGE" "$initrd" "$logs/$label-test.log" \
 			"$budget" "$extra"
 		# shellcheck disable=SC2086
