@@ -352,8 +352,8 @@ static void guestmem_test_huge_no_direct_map(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, guestmem_nr_pages_no_direct_map(), base + HNR);
 #ifdef CONFIG_X86
 	/*
-	 * debug_pagealloc maps the whole direct map with 4 KiB entries (the
-	 * test kernels of make test); the bench kernel checks DirectMap4k.
+	 * debug_pagealloc maps the whole direct map with 4 KiB entries;
+	 * make test boots x86_64 once more with debug_pagealloc=off for this.
 	 */
 	addr = (unsigned long)folio_address(folio);
 	KUNIT_EXPECT_NOT_NULL(test, lookup_address(addr, &level));
