@@ -162,8 +162,14 @@ static long kvm_gmem_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
-static const struct guestmem_ops kvm_gmem_ops = {
-	.owner			= THIS_MODULE,
+/*
+ * Not const: kvm_gmem_init() names the owner.  Each file holds a reference
+ * on it (guestmem_file_create()) and a reference on its VM; the VM's
+ * destruction, which the file's release may do, calls into the vendor
+ * module (kvm-amd, kvm-intel), so that module, not kvm.ko, is the owner,
+ * as it is of the VM's file operations.
+ */
+static struct guestmem_ops kvm_gmem_ops = {
 	.release		= kvm_gmem_release,
 	.ioctl			= kvm_gmem_ioctl,
 #ifdef CONFIG_HAVE_KVM_ARCH_GMEM_INVALIDATE
@@ -175,6 +181,15 @@ static const struct guestmem_ops kvm_gmem_ops = {
 	.invalidate_begin	= kvm_gmem_invalidate_begin,
 	.invalidate_end		= kvm_gmem_invalidate_end,
 };
+
+/*
+ * Called once, from kvm_init(), before /dev/kvm exists: no file holds the
+ * ops yet.  @module is the vendor module (NULL where KVM is built in).
+ */
+void kvm_gmem_init(struct module *module)
+{
+	kvm_gmem_ops.owner = module;
+}
 
 /*
  * The KVM_CREATE_GUEST_MEMFD flags @kvm (any VM if NULL) may use, as
