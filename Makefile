@@ -7,7 +7,7 @@ ARCH ?= x86_64
 TEST_ARCHES ?= x86_64 arm64
 H := harness
 
-.PHONY: all deps tree kernel run test check bench patches clean
+.PHONY: all deps tree kernel run test stress check bench patches clean
 
 all: test
 
@@ -25,6 +25,9 @@ run: tree
 
 test:
 	@$(H)/test.sh $(TEST_ARCHES)
+
+stress:
+	@$(H)/stress.sh
 
 check: tree
 	@$(H)/check.sh

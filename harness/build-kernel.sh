@@ -4,7 +4,8 @@
 # build-kernel.sh TREE ARCH FLAVOUR: build one kernel with O=.
 #   TREE     guestmem (ours) or stock (pristine linux-source-6.12)
 #   ARCH     x86_64 or arm64
-#   FLAVOUR  test (debug options + KUnit) or bench (no debug options)
+#   FLAVOUR  test (debug options + KUnit), bench (no debug options) or
+#            stress (test + KASAN, UBSAN, KFENCE, kmemleak)
 # LLVM=1 in the environment builds with clang into its own directory.
 # Prints the path of the build directory on stdout.
 

@@ -69,7 +69,10 @@ fragments() {
 	case "$flavour" in
 	test) echo "$TOP/configs/base.config $TOP/configs/debug.config $TOP/configs/$arch.config$ours" ;;
 	bench) echo "$TOP/configs/base.config $TOP/configs/$arch.config$ours" ;;
-	*) die "unknown flavour '$flavour' (test or bench)" ;;
+	# The sanitizers go before the arch fragment, which may switch off
+	# what an architecture cannot carry.
+	stress) echo "$TOP/configs/base.config $TOP/configs/debug.config $TOP/configs/stress.config $TOP/configs/$arch.config$ours" ;;
+	*) die "unknown flavour '$flavour' (test, bench or stress)" ;;
 	esac
 }
 

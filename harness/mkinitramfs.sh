@@ -6,8 +6,12 @@
 #               and the demo, each as one plan entry
 #   MODE run    the demo only
 #   MODE bench  the benchmark programs (harness/bench/)
+#   MODE stress the KVM selftests marked "stress" in harness/kvm-selftests.conf
+#               and our selftests, between harness/sanitizers (first) and
+#               harness/kmemleak-scan (last), for the stress kernel
 # TREE=stock and FLAVOUR=bench pick another kernel's modules; ONLY=GLOB
-# keeps the plan entries whose name matches.
+# keeps the plan entries whose name matches; TIMEOUT_SCALE=N multiplies
+# every entry's timeout (the stress kernel runs several times slower).
 # The plan is written to OUT.plan as well, for the parser and the reader.
 
 . "$(dirname "$0")/lib.sh"
@@ -47,7 +51,7 @@ add() {
 	mkdir -p "$root$(dirname "$dst")"
 	cp "$bin" "$root$dst"
 	${STRIP:-strip} "$root$dst" 2>/dev/null || true
-	printf '%s\t%s\t%s\t%s\n' "$name" "$tmo" "$req" "$dst${*:+ $*}" >> "$plan"
+	printf '%s\t%s\t%s\t%s\n' "$name" $((tmo * ${TIMEOUT_SCALE:-1})) "$req" "$dst${*:+ $*}" >> "$plan"
 }
 
 # conf_lookup ARCH TEST ACTION: print the argument of the first matching
@@ -68,7 +72,11 @@ conf_lookup() {
 
 case "$arch" in arm64) STRIP=aarch64-linux-gnu-strip ;; esac
 
-if [ "$mode" = test ]; then
+if [ "$mode" = stress ]; then
+	add harness/sanitizers 60 required "$TOP/harness/sanitizers"
+fi
+
+if [ "$mode" = test ] || [ "$mode" = stress ]; then
 	[ -d "$sel/kvm" ] || die "KVM selftests not built for $arch"
 	# arm64 boots once per KVM mode (harness/test.sh): the first entry
 	# checks that KVM runs in the mode that boot asked for.
@@ -77,6 +85,7 @@ if [ "$mode" = test ]; then
 	fi
 	for bin in $(cd "$sel/kvm" && find . -type f -perm -u+x ! -name '*.o' | sed 's|^\./||' | LC_ALL=C sort); do
 		conf_lookup "$arch" "$bin" exclude >/dev/null && continue
+		[ "$mode" = test ] || conf_lookup "$arch" "$bin" stress >/dev/null || continue
 		tmo=$(conf_lookup "$arch" "$bin" timeout || echo $DEFAULT_TIMEOUT)
 		req=optional
 		conf_lookup "$arch" "$bin" require >/dev/null && req=required
@@ -88,7 +97,8 @@ if [ "$mode" = test ]; then
 	# Every "require" line must have found its test.
 	while read -r a t act _; do
 		case "$a" in ''|'#'*) continue ;; esac
-		[ "$a" = "$arch" ] && [ "$act" = require ] && [ -z "${ONLY:-}" ] || continue
+		[ "$a" = "$arch" ] && [ -z "${ONLY:-}" ] || continue
+		[ "$act" = require ] && [ "$mode" = test ] || [ "$act" = stress ] || continue
 		grep -q "^kvm/$t	" "$plan" || die "required KVM selftest $t was not built for $arch"
 	done < "$TOP/harness/kvm-selftests.conf"
 	# Our selftests must really run on x86_64.  On arm64 guest_memfd
@@ -118,6 +128,10 @@ if [ "$mode" = test ] || [ "$mode" = run ]; then
 	elif [ "$mode" = run ]; then
 		die "no demo for $arch"
 	fi
+fi
+
+if [ "$mode" = stress ]; then
+	add harness/kmemleak-scan 600 required "$TOP/harness/kmemleak-scan"
 fi
 
 if [ "$mode" = bench ]; then
