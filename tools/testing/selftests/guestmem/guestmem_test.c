@@ -2001,6 +2001,84 @@ TEST_F(bind, guest_convert)
 	guest_destroy(_metadata, &g);
 }
 
+/*
+ * A poisoned page (memory_failure(), here through madvise(MADV_HWPOISON)
+ * on the VMM's mapping of a shared page; CONFIG_MEMORY_FAILURE) stays in
+ * the file and fails every later use (Documentation/mm/guestmem.rst,
+ * "Failure behaviour"):
+ *  - the host's access raises SIGBUS (the page-table entry is a hwpoison
+ *    entry);
+ *  - a conversion to private of a range holding it fails with EHWPOISON
+ *    and changes nothing (the other pages keep state and bytes);
+ *  - the guest's access fails KVM_RUN with EHWPOISON and a
+ *    KVM_EXIT_MEMORY_FAULT exit naming the page, as upstream guest_memfd
+ *    does (kvm_gmem_get_pfn() -> kvm_mmu_prepare_memory_fault_exit());
+ *    the VMM decides what the guest sees;
+ *  - the rest of the guest's memory works;
+ *  - a punch hole over it takes the page out of the file: the page is then
+ *    fresh (zero) for guest and host, and the poisoned one is not counted
+ *    in GuestMem any more (it never returns to the allocator:
+ *    HardwareCorrupted grew by a page).
+ * A GUEST_MEMFD_FLAG_NO_DIRECT_MAP file cannot be poisoned this way: GUP
+ * of its mapping is refused (EFAULT).
+ */
+TEST_F(bind, guest_hwpoison)
+{
+	const int mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	long corrupted, gm_kb;
+	__u64 error_offset;
+	struct guest g;
+	__u32 word;
+	char *m;
+	int i;
+
+	m = guest_create_mapped(_metadata, self, variant, &g);
+	if (!m)
+		return;
+	ASSERT_EQ(0, gmem_convert(self->gmem, 0, 4 * self->page, false, 0, NULL));
+	for (i = 0; i < 4; i++)
+		*(__u32 *)(m + i * self->page) = 0x9a9e0000 + i;
+	if (variant->gmem_flags & GUEST_MEMFD_FLAG_NO_DIRECT_MAP) {
+		ASSERT_ERR(EFAULT, madvise(m + self->page, self->page, MADV_HWPOISON));
+		ASSERT_EQ(0x9a9e0001, *(__u32 *)(m + self->page));
+		goto out;
+	}
+	corrupted = gmu_meminfo_kb("HardwareCorrupted");
+	gm_kb = gmu_meminfo_kb("GuestMem");
+	ASSERT_LE(0, corrupted) TH_LOG("no HardwareCorrupted: CONFIG_MEMORY_FAILURE?");
+	ASSERT_EQ(0, madvise(m + self->page, self->page, MADV_HWPOISON))
+		TH_LOG("MADV_HWPOISON: %s", strerror(errno));
+	ASSERT_EQ(corrupted + (long)(self->page / 1024), gmu_meminfo_kb("HardwareCorrupted"));
+
+	ASSERT_TRUE(touch_bus(m + self->page, false, 0));
+	ASSERT_EQ(-1, gmem_convert(self->gmem, 0, 4 * self->page, true, 0, &error_offset));
+	ASSERT_EQ(EHWPOISON, errno) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(NO_OFFSET, error_offset);
+	for (i = 0; i < 4; i++)
+		if (i != 1)
+			ASSERT_EQ(0x9a9e0000 + i, *(__u32 *)(m + i * self->page)) TH_LOG("page %d", i);
+
+	ASSERT_ERR(EHWPOISON, guest_run(_metadata, &g, GUEST_LOAD, 0x1000, 0, &word));
+	ASSERT_EQ(KVM_EXIT_MEMORY_FAULT, g.run->exit_reason);
+	ASSERT_EQ(PRIV_GPA + 0x1000, g.run->memory_fault.gpa);
+	ASSERT_EQ(self->page, g.run->memory_fault.size);
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_LOAD, 0x2000, 0, &word));
+	ASSERT_EQ(0x9a9e0002, word);
+
+	ASSERT_EQ(0, fallocate(self->gmem, mode, self->page, self->page));
+	ASSERT_EQ(gm_kb - (long)(self->page / 1024), gmu_meminfo_kb("GuestMem"));
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_LOAD, 0x1000, 0, &word));
+	ASSERT_EQ(0, word);
+	ASSERT_FALSE(touch_bus(m + self->page, true, 5));
+	ASSERT_EQ(0, gmem_convert(self->gmem, 0, 4 * self->page, true, 0, NULL));
+	ASSERT_EQ(0, guest_run(_metadata, &g, GUEST_LOAD, 0x1000, 0, &word));
+	ASSERT_EQ(5, word);
+	ASSERT_EQ(corrupted + (long)(self->page / 1024), gmu_meminfo_kb("HardwareCorrupted"));
+out:
+	ASSERT_EQ(0, munmap(m, GUEST_SIZE));
+	guest_destroy(_metadata, &g);
+}
+
 #define RACE_ITERS	300
 #define RACE_PAGES	(GUEST_SIZE / 4096)
 

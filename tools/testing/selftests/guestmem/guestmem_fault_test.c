@@ -1,0 +1,601 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * guestmem_fault_test: each guest_memfd entry point with its N-th
+ * allocation failing, for N = 1, 2, ... until the call no longer gets as
+ * far as an N-th one.  The kernel's fault injection does the failing: the
+ * per-thread /proc/thread-self/fail-nth counts down at every point where
+ * the page allocator (fail_page_alloc) or a slab cache (failslab) may
+ * fail, and fails the one it reaches zero at.  Read back afterwards, it
+ * says whether that happened (0) or the call ended first (not 0).
+ *
+ * The entry points: file creation, fallocate(), a host fault through the
+ * VMM's mapping, conversion to private and to shared, memslot binding,
+ * and taking pages out of the direct map (fallocate() and the host fault
+ * of a GUEST_MEMFD_FLAG_NO_DIRECT_MAP file; with debug_pagealloc the
+ * direct map has 4 KiB entries already and that needs no allocation, so
+ * only the stress boot, which runs without it, reaches a page-table
+ * allocation there).  For every failure, each test checks:
+ *
+ *  - the errno is ENOMEM (a host fault: the access completes once the
+ *    fault is retried, or SIGBUS; Documentation/mm/guestmem.rst,
+ *    "Failure behaviour");
+ *  - the file stays usable: the same call succeeds when nothing fails;
+ *  - state and contents are unchanged: shared pages keep their bytes,
+ *    nothing converts halfway, no memslot appears;
+ *  - nothing leaks: GuestMem and GuestMemNoDMap of /proc/meminfo come
+ *    back to where they were once the file is gone, and the fdinfo
+ *    counters match what the file holds.
+ *
+ * Each test prints how many injection points it tried and how the call
+ * ended at each.  Needs CONFIG_FAULT_INJECTION, CONFIG_FAILSLAB,
+ * CONFIG_FAIL_PAGE_ALLOC and CONFIG_FAULT_INJECTION_DEBUG_FS (it sets the
+ * knobs that let order-0 and sleeping allocations fail, and puts them
+ * back afterwards).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/falloc.h>
+#include <linux/kvm.h>
+
+#include "../kselftest_harness.h"
+#include "guestmem_util.h"
+
+/* No entry point here comes near it; a loop that does is a failure. */
+#define FI_MAX_POINTS		4096
+#define FI_PAGES		16
+#define FI_HUGE_SIZE		(2UL << 20)
+#define MMAP_SHARED_FLAGS	(GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED)
+
+/*
+ * The debugfs knobs that keep fail-nth from reaching most allocations by
+ * default: fail_page_alloc ignores highmem (guest memory is GFP_HIGHUSER),
+ * sleeping allocations and orders below 1; failslab ignores sleeping
+ * allocations.  verbose 0: no stack dump per failure in the log.
+ */
+static const struct {
+	const char *path;
+	const char *value;
+} fi_knobs[] = {
+	{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem", "N" },
+	{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N" },
+	{ "/sys/kernel/debug/fail_page_alloc/min-order", "0" },
+	{ "/sys/kernel/debug/fail_page_alloc/verbose", "0" },
+	{ "/sys/kernel/debug/failslab/ignore-gfp-wait", "N" },
+	{ "/sys/kernel/debug/failslab/verbose", "0" },
+};
+#define NR_KNOBS	(sizeof(fi_knobs) / sizeof(fi_knobs[0]))
+
+static bool knob_read(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fgets(buf, len, f);
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return ok;
+}
+
+static bool knob_write(const char *path, const char *value)
+{
+	FILE *f = fopen(path, "w");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fputs(value, f) >= 0;
+	return !fclose(f) && ok;
+}
+
+/* How the runs of one entry point ended, for its closing line. */
+struct fi_tally {
+	const char *what;
+	int points;	/* injection points reached (= failures injected) */
+	int errors;	/* ... after which the call failed (ENOMEM) */
+	int absorbed;	/* ... which the kernel got around, and succeeded */
+	int sigbus;	/* host faults only: ... which ended in SIGBUS */
+};
+
+FIXTURE(fi) {
+	int kvm;
+	int vm;
+	int nth;		/* /proc/thread-self/fail-nth */
+	__u64 page;
+	__u64 size;
+	__u64 pages;
+	long gm_kb;		/* GuestMem before the test */
+	long nodm_kb;		/* GuestMemNoDMap before the test */
+	bool knobs_set;
+	char saved[NR_KNOBS][32];
+};
+
+FIXTURE_VARIANT(fi) {
+	unsigned long vm_type;
+	__u64 flags;
+};
+
+#ifdef __x86_64__
+FIXTURE_VARIANT_ADD(fi, sw_protected_vm_mmap) {
+	.vm_type = KVM_X86_SW_PROTECTED_VM,
+	.flags = MMAP_SHARED_FLAGS,
+};
+
+FIXTURE_VARIANT_ADD(fi, sw_protected_vm_mmap_no_direct_map) {
+	.vm_type = KVM_X86_SW_PROTECTED_VM,
+	.flags = MMAP_SHARED_FLAGS | GUEST_MEMFD_FLAG_NO_DIRECT_MAP,
+};
+
+FIXTURE_VARIANT_ADD(fi, sw_protected_vm_mmap_huge) {
+	.vm_type = KVM_X86_SW_PROTECTED_VM,
+	.flags = MMAP_SHARED_FLAGS | GUEST_MEMFD_FLAG_HUGEPAGE,
+};
+
+FIXTURE_VARIANT_ADD(fi, sw_protected_vm_no_mmap) {
+	.vm_type = KVM_X86_SW_PROTECTED_VM,
+	.flags = 0,
+};
+#else
+FIXTURE_VARIANT_ADD(fi, default_vm_mmap) {
+	.vm_type = 0,
+	.flags = MMAP_SHARED_FLAGS,
+};
+#endif
+
+FIXTURE_SETUP(fi)
+{
+	char path[64];
+	unsigned int i;
+
+	self->kvm = -1;
+	self->vm = -1;
+	self->nth = -1;
+	self->knobs_set = false;
+	self->page = sysconf(_SC_PAGESIZE);
+	self->size = variant->flags & GUEST_MEMFD_FLAG_HUGEPAGE ? FI_HUGE_SIZE :
+		     FI_PAGES * self->page;
+	self->pages = self->size / self->page;
+
+	self->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (self->kvm < 0)
+		SKIP(return, "/dev/kvm: %s", strerror(errno));
+	self->vm = ioctl(self->kvm, KVM_CREATE_VM, variant->vm_type);
+	ASSERT_LE(0, self->vm) TH_LOG("KVM_CREATE_VM: %s", strerror(errno));
+	ASSERT_EQ(variant->flags, variant->flags & gmu_gmem_flags(self->vm));
+
+	snprintf(path, sizeof(path), "/proc/thread-self/fail-nth");
+	self->nth = open(path, O_RDWR | O_CLOEXEC);
+	if (self->nth < 0)
+		SKIP(return, "%s: %s (no CONFIG_FAULT_INJECTION)", path, strerror(errno));
+	for (i = 0; i < NR_KNOBS; i++)
+		if (!knob_read(fi_knobs[i].path, self->saved[i], sizeof(self->saved[i])))
+			SKIP(return, "%s: %s (no fail_page_alloc/failslab in debugfs)",
+			     fi_knobs[i].path, strerror(errno));
+	self->knobs_set = true;
+	for (i = 0; i < NR_KNOBS; i++) {
+		bool ok = knob_write(fi_knobs[i].path, fi_knobs[i].value);
+
+		ASSERT_TRUE(ok) TH_LOG("knob %u: %s", i, strerror(errno));
+	}
+
+	self->gm_kb = gmu_meminfo_kb("GuestMem");
+	self->nodm_kb = gmu_meminfo_kb("GuestMemNoDMap");
+	ASSERT_LE(0, self->gm_kb);
+	ASSERT_LE(0, self->nodm_kb);
+	/*
+	 * This process's own page faults must not take the failures meant
+	 * for the calls under test: what it has is populated now.
+	 */
+	ASSERT_EQ(0, mlockall(MCL_CURRENT));
+}
+
+FIXTURE_TEARDOWN(fi)
+{
+	unsigned int i;
+
+	if (self->knobs_set)
+		for (i = 0; i < NR_KNOBS; i++)
+			knob_write(fi_knobs[i].path, self->saved[i]);
+	if (self->nth >= 0)
+		close(self->nth);
+	if (self->vm >= 0)
+		close(self->vm);
+	if (self->kvm >= 0)
+		close(self->kvm);
+}
+
+/* The next call of this thread fails at its @n-th injection point. */
+static void fi_arm(struct __test_metadata *_metadata, int nth, int n)
+{
+	char buf[16];
+	int len = snprintf(buf, sizeof(buf), "%d", n);
+
+	ASSERT_EQ(len, pwrite(nth, buf, len, 0)) TH_LOG("fail-nth: %s", strerror(errno));
+}
+
+/*
+ * Disarms fail-nth; true if the armed failure was injected (the counter
+ * reached 0), false if the call ended before its @n-th point.  errno is
+ * kept for the caller.
+ */
+static bool fi_fired(struct __test_metadata *_metadata, int nth)
+{
+	char buf[16] = "";
+	int err = errno;
+	ssize_t len;
+
+	len = pread(nth, buf, sizeof(buf) - 1, 0);
+	ASSERT_LT(0, len) TH_LOG("fail-nth: %s", strerror(errno));
+	ASSERT_EQ(1, pwrite(nth, "0", 1, 0));
+	errno = err;
+	return strtoul(buf, NULL, 10) == 0;
+}
+
+static void fi_report(struct __test_metadata *_metadata, const struct fi_tally *t)
+{
+	TH_LOG("%s: %d injection points, %d failed with ENOMEM, %d absorbed%s",
+	       t->what, t->points, t->errors, t->absorbed,
+	       t->sigbus ? " (some as SIGBUS)" : "");
+}
+
+/* GuestMem and GuestMemNoDMap are back to where the test started. */
+static void fi_no_leak(struct __test_metadata *_metadata, FIXTURE_DATA(fi) *self)
+{
+	ASSERT_EQ(self->gm_kb, gmu_meminfo_kb("GuestMem"));
+	ASSERT_EQ(self->nodm_kb, gmu_meminfo_kb("GuestMemNoDMap"));
+}
+
+/*
+ * What the file holds agrees with the system's counters: GuestMem grew by
+ * its pages, GuestMemNoDMap by those out of the direct map, and in a
+ * NO_DIRECT_MAP file no page that was handed out is still in it.
+ */
+static long fi_pages(struct __test_metadata *_metadata, FIXTURE_DATA(fi) *self, int fd)
+{
+	long pages = gmu_fdinfo_num(fd, "guestmem-pages");
+	long nodm = gmu_fdinfo_num(fd, "guestmem-pages-no-direct-map");
+
+	ASSERT_LE(0, pages);
+	ASSERT_LE(0, nodm);
+	ASSERT_GE(pages, nodm);
+	ASSERT_EQ(self->gm_kb + pages * (long)(self->page / 1024), gmu_meminfo_kb("GuestMem"));
+	ASSERT_EQ(self->nodm_kb + nodm * (long)(self->page / 1024),
+		  gmu_meminfo_kb("GuestMemNoDMap"));
+	return pages;
+}
+
+static int fi_new_file(FIXTURE_DATA(fi) *self, const FIXTURE_VARIANT(fi) *variant)
+{
+	return gmu_create_gmem(self->vm, self->size, variant->flags);
+}
+
+/* Every page allocated and, in a NO_DIRECT_MAP file, out of the direct map. */
+static void fi_all_there(struct __test_metadata *_metadata, FIXTURE_DATA(fi) *self,
+			 const FIXTURE_VARIANT(fi) *variant, int fd)
+{
+	ASSERT_EQ((long)self->pages, fi_pages(_metadata, self, fd));
+	if (variant->flags & GUEST_MEMFD_FLAG_NO_DIRECT_MAP)
+		ASSERT_EQ((long)self->pages, gmu_fdinfo_num(fd, "guestmem-pages-no-direct-map"));
+}
+
+/*
+ * KVM_CREATE_GUEST_MEMFD: a failure is ENOMEM and leaves no file and no
+ * file descriptor behind (the next one is the same number).
+ */
+TEST_F(fi, create)
+{
+	struct fi_tally t = { .what = "KVM_CREATE_GUEST_MEMFD" };
+	int n, fd, lowest;
+
+	lowest = dup(0);
+	ASSERT_LE(0, lowest);
+	ASSERT_EQ(0, close(lowest));
+	for (n = 1; n < FI_MAX_POINTS; n++) {
+		fi_arm(_metadata, self->nth, n);
+		fd = fi_new_file(self, variant);
+		if (!fi_fired(_metadata, self->nth)) {
+			ASSERT_EQ(lowest, fd) TH_LOG("%s", strerror(errno));
+			ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
+			fi_all_there(_metadata, self, variant, fd);
+			ASSERT_EQ(0, close(fd));
+			break;
+		}
+		t.points++;
+		if (fd >= 0) {
+			t.absorbed++;
+			ASSERT_EQ(lowest, fd);
+			ASSERT_EQ(0, close(fd));
+			continue;
+		}
+		t.errors++;
+		ASSERT_EQ(ENOMEM, errno) TH_LOG("point %d: %s", n, strerror(errno));
+		fd = dup(0);
+		ASSERT_EQ(lowest, fd) TH_LOG("point %d left a file descriptor", n);
+		ASSERT_EQ(0, close(fd));
+		fi_no_leak(_metadata, self);
+	}
+	ASSERT_LT(n, FI_MAX_POINTS);
+	ASSERT_LT(0, t.points);
+	fi_report(_metadata, &t);
+	fi_no_leak(_metadata, self);
+}
+
+/*
+ * fallocate() of the whole file, from empty.  A failure is ENOMEM; the
+ * folios allocated before it stay (as in shmem and upstream guest_memfd)
+ * and are counted; the same call then completes the file.  In a
+ * NO_DIRECT_MAP file this is where pages leave the direct map.
+ */
+TEST_F(fi, fallocate)
+{
+	struct fi_tally t = { .what = "fallocate" };
+	int n, fd, r;
+	long pages;
+
+	fd = fi_new_file(self, variant);
+	ASSERT_LE(0, fd);
+	for (n = 1; n < FI_MAX_POINTS; n++) {
+		ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0,
+				       self->size));
+		ASSERT_EQ(0, fi_pages(_metadata, self, fd));
+		fi_arm(_metadata, self->nth, n);
+		r = fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size);
+		if (!fi_fired(_metadata, self->nth)) {
+			ASSERT_EQ(0, r) TH_LOG("%s", strerror(errno));
+			fi_all_there(_metadata, self, variant, fd);
+			break;
+		}
+		t.points++;
+		if (!r) {
+			t.absorbed++;
+			fi_all_there(_metadata, self, variant, fd);
+			continue;
+		}
+		t.errors++;
+		ASSERT_EQ(ENOMEM, errno) TH_LOG("point %d: %s", n, strerror(errno));
+		pages = fi_pages(_metadata, self, fd);
+		ASSERT_GT((long)self->pages, pages) TH_LOG("point %d", n);
+		ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
+		fi_all_there(_metadata, self, variant, fd);
+	}
+	ASSERT_LT(n, FI_MAX_POINTS);
+	ASSERT_LT(0, t.points);
+	fi_report(_metadata, &t);
+	ASSERT_EQ(0, close(fd));
+	fi_no_leak(_metadata, self);
+}
+
+/* The pattern of byte @i of a shared page in the tests below. */
+static char fi_byte(__u64 i, int round)
+{
+	return (char)(i * 13 + round * 7 + 1);
+}
+
+static char *fi_map(struct __test_metadata *_metadata, FIXTURE_DATA(fi) *self, int fd)
+{
+	char *m = mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	ASSERT_NE(MAP_FAILED, m) TH_LOG("mmap: %s", strerror(errno));
+	return m;
+}
+
+/*
+ * A host write fault on each page of an empty file.  The fault that cannot
+ * allocate returns VM_FAULT_OOM, which outside a memory cgroup the
+ * architecture's fault handler retries: the access completes, and the
+ * page holds what was written, once.  SIGBUS is accepted too (and then
+ * the access must work when nothing fails).
+ */
+TEST_F(fi, host_fault)
+{
+	struct fi_tally t = { .what = "host fault" };
+	__u64 i;
+	bool bus;
+	char *m;
+	int n, fd;
+
+	if (!(variant->flags & GUEST_MEMFD_FLAG_MMAP))
+		SKIP(return, "no host mapping without GUEST_MEMFD_FLAG_MMAP");
+	fd = fi_new_file(self, variant);
+	ASSERT_LE(0, fd);
+	m = fi_map(_metadata, self, fd);
+	for (n = 1; n < FI_MAX_POINTS; n++) {
+		ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0,
+				       self->size));
+		/* The page-table pages of the mapping exist already. */
+		ASSERT_FALSE(touch_bus(m, true, 1));
+		ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0,
+				       self->size));
+		fi_arm(_metadata, self->nth, n);
+		bus = touch_bus(m + self->page + 3, true, fi_byte(3, n));
+		if (!fi_fired(_metadata, self->nth)) {
+			ASSERT_FALSE(bus);
+			ASSERT_EQ(fi_byte(3, n), m[self->page + 3]);
+			break;
+		}
+		t.points++;
+		if (bus) {
+			t.sigbus++;
+			ASSERT_FALSE(touch_bus(m + self->page + 3, true, fi_byte(3, n)));
+		} else {
+			t.absorbed++;
+		}
+		ASSERT_EQ(fi_byte(3, n), m[self->page + 3]) TH_LOG("point %d", n);
+		for (i = 0; i < self->page; i++)
+			if (i != 3)
+				ASSERT_EQ(0, m[self->page + i]) TH_LOG("point %d byte %llu", n, i);
+		fi_pages(_metadata, self, fd);
+	}
+	ASSERT_LT(n, FI_MAX_POINTS);
+	ASSERT_LT(0, t.points);
+	fi_report(_metadata, &t);
+	ASSERT_EQ(0, munmap(m, self->size));
+	ASSERT_EQ(0, close(fd));
+	fi_no_leak(_metadata, self);
+}
+
+static int fi_convert(int fd, __u64 offset, __u64 size, bool private)
+{
+	struct kvm_memory_attributes2 attr = {
+		.offset = offset,
+		.size = size,
+		.attributes = private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0,
+	};
+
+	return ioctl(fd, KVM_SET_MEMORY_ATTRIBUTES2, &attr);
+}
+
+/* Pages [@first, @first + @nr) are shared: mapped, with pattern @round. */
+static void fi_check_shared(struct __test_metadata *_metadata, FIXTURE_DATA(fi) *self,
+			    char *m, __u64 first, __u64 nr, int round)
+{
+	__u64 i;
+
+	for (i = first; i < first + nr; i++)
+		ASSERT_FALSE(touch_bus(m + i * self->page, false, 0)) TH_LOG("page %llu", i);
+	for (i = first * self->page; i < (first + nr) * self->page; i++)
+		ASSERT_EQ(fi_byte(i, round), m[i]) TH_LOG("byte %llu", i);
+}
+
+/*
+ * Conversion of pages [1, 3) of a populated file to private, then back
+ * to shared.  In a huge-backed file both cross into the one 2 MiB folio,
+ * which is split first (the allocations of the split).  A failure is
+ * ENOMEM and changes nothing: every page keeps its state and its bytes;
+ * the same call then succeeds and the contents survive the round trip.
+ */
+static void fi_convert_test(struct __test_metadata *_metadata, FIXTURE_DATA(fi) *self,
+			    const FIXTURE_VARIANT(fi) *variant, bool to_private)
+{
+	struct fi_tally t = { .what = to_private ? "conversion to private" :
+						   "conversion to shared" };
+	const __u64 first = 1, nr = 2;
+	bool last = false;
+	long shared;
+	char *m;
+	int n, fd, r;
+	__u64 i;
+
+	if (!(variant->flags & GUEST_MEMFD_FLAG_MMAP))
+		SKIP(return, "no conversion without GUEST_MEMFD_FLAG_MMAP");
+	fd = fi_new_file(self, variant);
+	ASSERT_LE(0, fd);
+	m = fi_map(_metadata, self, fd);
+	for (n = 1; !last && n < FI_MAX_POINTS; n++) {
+		/* A fresh file for each run: a split is not undone. */
+		ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0,
+				       self->size));
+		ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
+		ASSERT_EQ(0, fi_convert(fd, 0, self->size, false));
+		for (i = 0; i < self->size; i++)
+			m[i] = fi_byte(i, n);
+		if (!to_private)
+			ASSERT_EQ(0, fi_convert(fd, first * self->page, nr * self->page, true));
+		shared = gmu_fdinfo_num(fd, "guestmem-pages-shared");
+
+		fi_arm(_metadata, self->nth, n);
+		r = fi_convert(fd, first * self->page, nr * self->page, to_private);
+		if (!fi_fired(_metadata, self->nth)) {
+			ASSERT_EQ(0, r) TH_LOG("%s", strerror(errno));
+			last = true;
+		} else if (!r) {
+			t.points++;
+			t.absorbed++;
+		} else {
+			t.points++;
+			t.errors++;
+			ASSERT_EQ(ENOMEM, errno) TH_LOG("point %d: %s", n, strerror(errno));
+			ASSERT_EQ(shared, gmu_fdinfo_num(fd, "guestmem-pages-shared"));
+			/* Unchanged: the range is as it was, the rest shared. */
+			for (i = first; i < first + nr; i++)
+				ASSERT_EQ(to_private, !touch_bus(m + i * self->page, false, 0))
+					TH_LOG("point %d page %llu", n, i);
+			fi_check_shared(_metadata, self, m, 0, first, n);
+			fi_check_shared(_metadata, self, m, first + nr,
+					self->pages - first - nr, n);
+			ASSERT_EQ(0, fi_convert(fd, first * self->page, nr * self->page,
+						to_private));
+		}
+		ASSERT_EQ(self->pages - (to_private ? nr : 0),
+			  gmu_fdinfo_num(fd, "guestmem-pages-shared"));
+		for (i = first; i < first + nr; i++)
+			ASSERT_EQ(to_private, touch_bus(m + i * self->page, false, 0))
+				TH_LOG("point %d page %llu", n, i);
+		if (to_private)
+			ASSERT_EQ(0, fi_convert(fd, first * self->page, nr * self->page,
+						false));
+		fi_check_shared(_metadata, self, m, 0, self->pages, n);
+		fi_all_there(_metadata, self, variant, fd);
+	}
+	ASSERT_TRUE(last);
+	fi_report(_metadata, &t);
+	ASSERT_EQ(0, munmap(m, self->size));
+	ASSERT_EQ(0, close(fd));
+	fi_no_leak(_metadata, self);
+}
+
+TEST_F(fi, convert_to_private)
+{
+	fi_convert_test(_metadata, self, variant, true);
+}
+
+TEST_F(fi, convert_to_shared)
+{
+	fi_convert_test(_metadata, self, variant, false);
+}
+
+/*
+ * KVM_SET_USER_MEMORY_REGION2 with the file: KVM's memslot and the
+ * library's binding.  A failure is ENOMEM and leaves neither (the slot
+ * cannot be deleted, the file has no binding); the same call then works.
+ */
+TEST_F(fi, bind)
+{
+	struct fi_tally t = { .what = "memslot bind" };
+	const __u64 gpa = 1ULL << 30;
+	int n, fd, r;
+
+	fd = fi_new_file(self, variant);
+	ASSERT_LE(0, fd);
+	for (n = 1; n < FI_MAX_POINTS; n++) {
+		fi_arm(_metadata, self->nth, n);
+		r = gmu_set_region(self->vm, 1, KVM_MEM_GUEST_MEMFD, gpa, self->size,
+				   NULL, fd, 0);
+		if (!fi_fired(_metadata, self->nth)) {
+			ASSERT_EQ(0, r) TH_LOG("%s", strerror(errno));
+			ASSERT_EQ(1, gmu_fdinfo_num(fd, "guestmem-bindings"));
+			ASSERT_EQ(0, gmu_delete_region(self->vm, 1));
+			break;
+		}
+		t.points++;
+		if (!r) {
+			t.absorbed++;
+			ASSERT_EQ(1, gmu_fdinfo_num(fd, "guestmem-bindings"));
+			ASSERT_EQ(0, gmu_delete_region(self->vm, 1));
+		} else {
+			t.errors++;
+			ASSERT_EQ(ENOMEM, errno) TH_LOG("point %d: %s", n, strerror(errno));
+			ASSERT_EQ(0, gmu_fdinfo_num(fd, "guestmem-bindings"));
+			ASSERT_EQ(-1, gmu_delete_region(self->vm, 1));
+			ASSERT_EQ(EINVAL, errno);
+		}
+		ASSERT_EQ(0, gmu_fdinfo_num(fd, "guestmem-bindings"));
+	}
+	ASSERT_LT(n, FI_MAX_POINTS);
+	ASSERT_LT(0, t.points);
+	fi_report(_metadata, &t);
+	ASSERT_EQ(0, close(fd));
+	fi_no_leak(_metadata, self);
+}
+
+TEST_HARNESS_MAIN
