@@ -70,7 +70,8 @@ VISIBLE_IF_KUNIT struct folio *guestmem_grab_folio(struct guestmem *gm,
 		if (!folio)
 			return ERR_PTR(-ENOMEM);
 		/* Added locked; -EEXIST: a racing lookup added one first. */
-		ret = filemap_add_folio(mapping, folio, index, gfp);
+		ret = filemap_add_folio(mapping, folio, index,
+					guestmem_charge_gfp(gm));
 		if (ret)
 			folio_put(folio);
 	} while (ret == -EEXIST);

@@ -106,7 +106,7 @@ struct folio *guestmem_alloc_huge_folio(struct guestmem *gm, pgoff_t index)
 		guestmem_huge_fallback(gm, first);
 		return NULL;
 	}
-	ret = filemap_add_folio(mapping, folio, first, gfp);
+	ret = filemap_add_folio(mapping, folio, first, guestmem_charge_gfp(gm));
 	if (ret) {
 		folio_put(folio);
 		/* -EEXIST: another lookup filled the block meanwhile. */

@@ -164,6 +164,19 @@ static inline bool guestmem_page_unmapped(struct guestmem *gm, pgoff_t index)
 	       guestmem_page_private(gm, index);
 }
 
+/*
+ * The gfp of filemap_add_folio() for a new folio of @gm, which charges it
+ * to the memory cgroup of the allocating task.  Past memory.max the charge
+ * fails with -ENOMEM rather than invoking the cgroup's OOM killer: reclaim
+ * cannot take guest memory back, and a task killed for it may not be the
+ * one that keeps the file open.  The folio's own allocation keeps the
+ * mapping's gfp.
+ */
+static inline gfp_t guestmem_charge_gfp(struct guestmem *gm)
+{
+	return mapping_gfp_mask(gm_mapping(gm)) | __GFP_RETRY_MAYFAIL;
+}
+
 extern const struct file_operations guestmem_fops;
 extern atomic_t guestmem_nr_no_direct_map_files;
 

@@ -51,7 +51,14 @@ again:
 	 */
 	folio = guestmem_lookup_folio(gm, index, true, false);
 	if (IS_ERR(folio)) {
-		ret = vmf_error(PTR_ERR(folio));
+		/*
+		 * Not VM_FAULT_OOM for -ENOMEM: past its cgroup's memory.max
+		 * (guestmem_charge_gfp()) the fault would be retried for
+		 * ever, since nothing reclaims guest memory.  The VMM gets
+		 * SIGBUS, as for any page it cannot have.
+		 */
+		ret = PTR_ERR(folio) == -ENOMEM ? VM_FAULT_SIGBUS :
+						  vmf_error(PTR_ERR(folio));
 		goto out;
 	}
 	/* Once: a folio that cannot be split now is mapped as it is. */
