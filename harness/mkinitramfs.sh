@@ -131,6 +131,12 @@ if [ "$mode" = test ] || [ "$mode" = run ]; then
 fi
 
 if [ "$mode" = stress ]; then
+	# The fuzzer's long run: its own seed and length (make test runs the
+	# built-in ones).  FUZZ_SEED and FUZZ_STEPS choose others.
+	if [ -x "$sel/guestmem/guestmem_fuzz" ]; then
+		add guestmem/guestmem_fuzz-long 900 required "$sel/guestmem/guestmem_fuzz" \
+			-s "${FUZZ_SEED:-1}" -n "${FUZZ_STEPS:-30000}"
+	fi
 	add harness/kmemleak-scan 600 required "$TOP/harness/kmemleak-scan"
 fi
 

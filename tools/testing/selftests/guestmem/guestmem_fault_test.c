@@ -41,6 +41,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <linux/falloc.h>
@@ -596,6 +598,167 @@ TEST_F(fi, bind)
 	fi_report(_metadata, &t);
 	ASSERT_EQ(0, close(fd));
 	fi_no_leak(_metadata, self);
+}
+
+/*
+ * Memory limits.  A guest_memfd's folios are charged to the memory cgroup
+ * of the task that allocates them (filemap_add_folio()), as upstream
+ * guest_memfd's page cache is.  In a cgroup v2 child with memory.max a
+ * few MiB above what the test uses already:
+ *  - fallocate() of more than that fails with ENOMEM once the limit is
+ *    reached, the pages allocated before it stay (charged, within the
+ *    limit), and the cgroup's OOM killer is never invoked (memory.events:
+ *    "max" counts, "oom" and "oom_kill" stay 0);
+ *  - a host fault past the limit is SIGBUS, not an OOM kill and not a
+ *    fault retried for ever;
+ *  - a punch hole gives the charge back, and so does the last close:
+ *    memory.current returns to what it was before the file had memory.
+ * The test process joins the cgroup itself and leaves it at the end.
+ */
+#define CG_ROOT			"/sys/fs/cgroup"
+#define CG_HEADROOM		(4L << 20)
+#define CG_FILE_SIZE		(16UL << 20)
+/*
+ * What memory.current may stay above its starting point without guest
+ * memory: charges cached per CPU (64 pages each) and page tables.
+ */
+#define CG_SLACK		(1L << 20)
+
+FIXTURE(memcg) {
+	char dir[64];
+	bool joined;
+};
+
+static bool cg_write(const char *dir, const char *file, const char *value)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return knob_write(path, value);
+}
+
+static long cg_read(const char *dir, const char *file)
+{
+	char path[128], buf[64];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (!knob_read(path, buf, sizeof(buf)))
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+/* Field @key of memory.events in @dir, -1 if there is none. */
+static long cg_event(const char *dir, const char *key)
+{
+	char path[128], name[32];
+	long val, found = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/memory.events", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%31s %ld", name, &val) == 2)
+		if (!strcmp(name, key))
+			found = val;
+	fclose(f);
+	return found;
+}
+
+static void memcg_die(const char *what)
+{
+	fprintf(stderr, "# %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+FIXTURE_SETUP(memcg)
+{
+	char ctl[256] = "";
+	char path[96];
+
+	self->joined = false;
+	snprintf(self->dir, sizeof(self->dir), CG_ROOT "/guestmem-test-%d", getpid());
+	snprintf(path, sizeof(path), CG_ROOT "/cgroup.controllers");
+	if (access(path, F_OK) &&
+	    mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL) && errno == ENODEV)
+		SKIP(return, "no cgroup v2 (CONFIG_CGROUPS)");
+	ASSERT_TRUE(knob_read(path, ctl, sizeof(ctl))) TH_LOG("%s: %s", path, strerror(errno));
+	if (!strstr(ctl, "memory"))
+		SKIP(return, "no memory controller (CONFIG_MEMCG): '%s'", ctl);
+	ASSERT_TRUE(cg_write(CG_ROOT, "cgroup.subtree_control", "+memory"));
+	ASSERT_EQ(0, mkdir(self->dir, 0755)) TH_LOG("%s: %s", self->dir, strerror(errno));
+}
+
+FIXTURE_TEARDOWN(memcg)
+{
+	char pid[16];
+
+	if (self->joined) {
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		cg_write(CG_ROOT, "cgroup.procs", pid);
+	}
+	rmdir(self->dir);
+}
+
+TEST_F(memcg, limit)
+{
+	const __u64 flags = MMAP_SHARED_FLAGS;
+	long before, max, current, pages;
+	char buf[32];
+	int kvm, vm, fd;
+	bool bus = false;
+	char *m;
+	__u64 i;
+
+	vm = gmu_create_vm(&kvm, 0, memcg_die);
+	ASSERT_LE(0, vm) TH_LOG("KVM_CREATE_VM: %s", strerror(errno));
+	ASSERT_EQ(flags, flags & gmu_gmem_flags(vm));
+	fd = gmu_create_gmem(vm, CG_FILE_SIZE, flags);
+	ASSERT_LE(0, fd) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
+	m = mmap(NULL, CG_FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+
+	snprintf(buf, sizeof(buf), "%d", getpid());
+	ASSERT_TRUE(cg_write(self->dir, "cgroup.procs", buf));
+	self->joined = true;
+	before = cg_read(self->dir, "memory.current");
+	ASSERT_LE(0, before);
+	max = before + CG_HEADROOM;
+	snprintf(buf, sizeof(buf), "%ld", max);
+	ASSERT_TRUE(cg_write(self->dir, "memory.max", buf));
+
+	ASSERT_EQ(-1, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, CG_FILE_SIZE));
+	ASSERT_EQ(ENOMEM, errno) TH_LOG("%s", strerror(errno));
+	current = cg_read(self->dir, "memory.current");
+	pages = gmu_fdinfo_num(fd, "guestmem-pages");
+	TH_LOG("memory.max %ld (+%ld), populate stopped at %ld pages, memory.current %ld",
+	       max, CG_HEADROOM, pages, current);
+	ASSERT_LE(current, max);
+	ASSERT_LT(0, pages);
+	ASSERT_GT((long)(CG_FILE_SIZE / getpagesize()), pages);
+	ASSERT_LE(pages * getpagesize(), current - before);
+	ASSERT_LT(0, cg_event(self->dir, "max"));
+
+	/* The pages past the populated ones cannot be faulted in either. */
+	for (i = pages * getpagesize(); i < CG_FILE_SIZE && !bus; i += getpagesize())
+		bus = touch_bus(m + i, true, 1);
+	ASSERT_TRUE(bus);
+	ASSERT_EQ(0, cg_event(self->dir, "oom"));
+	ASSERT_EQ(0, cg_event(self->dir, "oom_kill"));
+
+	/* A punch hole gives the charge back; the same call then works. */
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0, CG_FILE_SIZE));
+	ASSERT_GT(before + CG_SLACK, cg_read(self->dir, "memory.current"));
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, CG_HEADROOM / 2));
+	ASSERT_LE(before + CG_HEADROOM / 2, cg_read(self->dir, "memory.current"));
+
+	/* And so does the last close. */
+	ASSERT_EQ(0, munmap(m, CG_FILE_SIZE));
+	ASSERT_EQ(0, close(fd));
+	ASSERT_GT(before + CG_SLACK, cg_read(self->dir, "memory.current"));
+	ASSERT_EQ(0, cg_event(self->dir, "oom_kill"));
+	ASSERT_EQ(0, close(vm));
+	ASSERT_EQ(0, close(kvm));
 }
 
 TEST_HARNESS_MAIN

@@ -16,6 +16,7 @@
 #ifndef GUESTMEM_UTIL_H
 #define GUESTMEM_UTIL_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -320,6 +321,71 @@ static inline long gmu_meminfo_kb(const char *key)
 	fclose(f);
 	return val;
 }
+
+#ifdef __x86_64__
+/*
+ * A real-mode x86 guest for programs that only need loads and stores at
+ * guest addresses they choose: with DS's base at the address and BX 0,
+ * GMU_X86_STORE stores ECX there, then (as GMU_X86_LOAD alone does) loads
+ * the dword there and reports it with "out %eax, $GMU_X86_PORT" before it
+ * halts.  Copied to guest address 0 (a memslot of its own).
+ */
+#define GMU_X86_PORT	0x10
+#define GMU_X86_STORE	0x0
+#define GMU_X86_LOAD	0x3
+
+static const unsigned char gmu_x86_rm_code[] = {
+	0x66, 0x89, 0x0f,		/* mov %ecx, (%bx) */
+	0x66, 0x8b, 0x07,		/* mov (%bx), %eax */
+	0x66, 0xe7, GMU_X86_PORT,	/* out %eax, $GMU_X86_PORT */
+	0xf4,				/* hlt */
+};
+
+/*
+ * Runs the guest above on @vcpu (its struct kvm_run mapped at @run) from
+ * @entry with DS's base at @gpa and ECX = @value, until it halts.  Returns
+ * 0 with the dword it reported in *@word, or -1 with errno: that of a
+ * failed KVM_RUN (@run then says why), or EPROTO for any other exit.
+ */
+static inline int gmu_x86_run(int vcpu, struct kvm_run *run, unsigned int entry,
+			      uint64_t gpa, uint32_t value, uint32_t *word)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	bool reported = false;
+
+	if (ioctl(vcpu, KVM_GET_SREGS, &sregs))
+		return -1;
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	/* Real mode, with the hidden base of a descriptor cache. */
+	sregs.ds.base = gpa;
+	sregs.ds.selector = 0;
+	sregs.ds.limit = 0xffff;
+	if (ioctl(vcpu, KVM_SET_SREGS, &sregs))
+		return -1;
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = entry;
+	regs.rflags = 0x2;
+	regs.rcx = value;
+	if (ioctl(vcpu, KVM_SET_REGS, &regs))
+		return -1;
+	for (;;) {
+		if (ioctl(vcpu, KVM_RUN, 0))
+			return -1;
+		if (run->exit_reason == KVM_EXIT_IO && run->io.port == GMU_X86_PORT &&
+		    run->io.size == 4 && run->io.direction == KVM_EXIT_IO_OUT) {
+			memcpy(word, (char *)run + run->io.data_offset, 4);
+			reported = true;
+			continue;
+		}
+		if (run->exit_reason == KVM_EXIT_HLT && reported)
+			return 0;
+		errno = EPROTO;
+		return -1;
+	}
+}
+#endif /* __x86_64__ */
 
 #ifdef __aarch64__
 /*
