@@ -16,8 +16,7 @@
  * only the stress boot, which runs without it, reaches a page-table
  * allocation there).  For every failure, each test checks:
  *
- *  - the errno is ENOMEM (a host fault: the access completes once the
- *    fault is retried, or SIGBUS; Documentation/mm/guestmem.rst,
+ *  - the errno is ENOMEM (a host fault: SIGBUS; Documentation/mm/guestmem.rst,
  *    "Failure behaviour");
  *  - the file stays usable: the same call succeeds when nothing fails;
  *  - state and contents are unchanged: shared pages keep their bytes,
@@ -392,11 +391,11 @@ static char *fi_map(struct __test_metadata *_metadata, FIXTURE_DATA(fi) *self, i
 }
 
 /*
- * A host write fault on each page of an empty file.  The fault that cannot
- * allocate returns VM_FAULT_OOM, which outside a memory cgroup the
- * architecture's fault handler retries: the access completes, and the
- * page holds what was written, once.  SIGBUS is accepted too (and then
- * the access must work when nothing fails).
+ * A host write fault on page 1 of an empty file.  A fault that cannot
+ * allocate raises SIGBUS, and the same access then works; one whose
+ * failed allocation was only an extra (the pages after it, which a
+ * NO_DIRECT_MAP file takes out of the direct map together) completes.
+ * Either way the page holds what was written, once, and zeroes around it.
  */
 TEST_F(fi, host_fault)
 {
