@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -249,34 +250,69 @@ static void check_host_page(struct mfile *f, uint64_t i)
 		     (unsigned long long)i, *(uint32_t *)p, f->word[i]);
 }
 
+/* The fdinfo lines the model checks, read in one pass; -1 when absent. */
+struct fdinfo {
+	long size, pages, shared, nodm, bindings;
+};
+
+static void read_fdinfo(int fd, struct fdinfo *fdi)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} keys[] = {
+		{ "guestmem-size:", offsetof(struct fdinfo, size) },
+		{ "guestmem-pages:", offsetof(struct fdinfo, pages) },
+		{ "guestmem-pages-shared:", offsetof(struct fdinfo, shared) },
+		{ "guestmem-pages-no-direct-map:", offsetof(struct fdinfo, nodm) },
+		{ "guestmem-bindings:", offsetof(struct fdinfo, bindings) },
+	};
+	char path[64], line[128];
+	unsigned int k;
+	FILE *f;
+
+	memset(fdi, 0xff, sizeof(*fdi));
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		die(path);
+	while (fgets(line, sizeof(line), f))
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (!strncmp(line, keys[k].key, strlen(keys[k].key)))
+				*(long *)((char *)fdi + keys[k].off) =
+					strtol(line + strlen(keys[k].key), NULL, 10);
+	fclose(f);
+}
+
+/*
+ * The file's fdinfo agrees with the model; with @sweep, so does every
+ * page of its mapping (of a huge-backed file, 64 of them: its first 32 and
+ * 32 chosen at random).
+ */
 static void check_file(int fi, bool sweep)
 {
 	struct mfile *f = &files[fi];
+	struct fdinfo fdi;
 	uint64_t i;
-	long v;
 
-	v = gmu_fdinfo_num(f->fd, "guestmem-size");
-	if (v != (long)(f->pages * page))
-		fail("file %d: fdinfo size %ld, expected %llu", fi, v,
+	read_fdinfo(f->fd, &fdi);
+	if (fdi.size != (long)(f->pages * page))
+		fail("file %d: fdinfo size %ld, expected %llu", fi, fdi.size,
 		     (unsigned long long)(f->pages * page));
-	if (f->flags & GUEST_MEMFD_FLAG_MMAP) {
-		v = gmu_fdinfo_num(f->fd, "guestmem-pages-shared");
-		if (v != shared_pages(f))
-			fail("file %d: fdinfo shared pages %ld, model %ld", fi, v, shared_pages(f));
-	}
-	v = gmu_fdinfo_num(f->fd, "guestmem-bindings");
-	if (v != bindings_of(fi))
-		fail("file %d: fdinfo bindings %ld, model %d", fi, v, bindings_of(fi));
-	v = gmu_fdinfo_num(f->fd, "guestmem-pages");
-	if (v < 0 || v > (long)f->pages)
-		fail("file %d: fdinfo pages %ld of %llu", fi, v, (unsigned long long)f->pages);
-	if (f->flags & GUEST_MEMFD_FLAG_NO_DIRECT_MAP &&
-	    gmu_fdinfo_num(f->fd, "guestmem-pages-no-direct-map") != v)
-		fail("file %d: %ld pages but %ld out of the direct map", fi, v,
-		     gmu_fdinfo_num(f->fd, "guestmem-pages-no-direct-map"));
-	if (sweep && f->map)
-		for (i = 0; i < f->pages; i++)
-			check_host_page(f, i);
+	if ((f->flags & GUEST_MEMFD_FLAG_MMAP) && fdi.shared != shared_pages(f))
+		fail("file %d: fdinfo shared pages %ld, model %ld", fi, fdi.shared,
+		     shared_pages(f));
+	if (fdi.bindings != bindings_of(fi))
+		fail("file %d: fdinfo bindings %ld, model %d", fi, fdi.bindings, bindings_of(fi));
+	if (fdi.pages < 0 || fdi.pages > (long)f->pages)
+		fail("file %d: fdinfo pages %ld of %llu", fi, fdi.pages,
+		     (unsigned long long)f->pages);
+	if ((f->flags & GUEST_MEMFD_FLAG_NO_DIRECT_MAP) && fdi.nodm != fdi.pages)
+		fail("file %d: %ld pages but %ld out of the direct map", fi, fdi.pages, fdi.nodm);
+	if (!sweep || !f->map)
+		return;
+	for (i = 0; i < f->pages && i < 64; i++)
+		check_host_page(f, i < 32 || f->pages <= 64 ? i : below(f->pages));
 }
 
 static void check_all(bool sweep)
