@@ -2006,6 +2006,9 @@ TEST_F(bind, guest_convert)
  * on the VMM's mapping of a shared page; CONFIG_MEMORY_FAILURE) stays in
  * the file and fails every later use (Documentation/mm/guestmem.rst,
  * "Failure behaviour"):
+ *  - the process that mapped it (the VMM, here the test) gets SIGBUS with
+ *    BUS_MCEERR_AR and the page's address at once, as for any page cache
+ *    page with contents that are lost (it was written: dirty);
  *  - the host's access raises SIGBUS (the page-table entry is a hwpoison
  *    entry);
  *  - a conversion to private of a range holding it fails with EHWPOISON
@@ -2022,8 +2025,18 @@ TEST_F(bind, guest_convert)
  * A GUEST_MEMFD_FLAG_NO_DIRECT_MAP file cannot be poisoned this way: GUP
  * of its mapping is refused (EFAULT).
  */
+static volatile sig_atomic_t mce_code;
+static void *volatile mce_addr;
+
+static void mce_handler(int sig, siginfo_t *si, void *uc)
+{
+	mce_code = si->si_code;
+	mce_addr = si->si_addr;
+}
+
 TEST_F(bind, guest_hwpoison)
 {
+	struct sigaction sa = { .sa_sigaction = mce_handler, .sa_flags = SA_SIGINFO };
 	const int mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
 	long corrupted, gm_kb;
 	__u64 error_offset;
@@ -2046,8 +2059,11 @@ TEST_F(bind, guest_hwpoison)
 	corrupted = gmu_meminfo_kb("HardwareCorrupted");
 	gm_kb = gmu_meminfo_kb("GuestMem");
 	ASSERT_LE(0, corrupted) TH_LOG("no HardwareCorrupted: CONFIG_MEMORY_FAILURE?");
+	ASSERT_EQ(0, sigaction(SIGBUS, &sa, NULL));
 	ASSERT_EQ(0, madvise(m + self->page, self->page, MADV_HWPOISON))
 		TH_LOG("MADV_HWPOISON: %s", strerror(errno));
+	ASSERT_EQ(BUS_MCEERR_AR, mce_code) TH_LOG("si_code %d", mce_code);
+	ASSERT_EQ(m + self->page, mce_addr);
 	ASSERT_EQ(corrupted + (long)(self->page / 1024), gmu_meminfo_kb("HardwareCorrupted"));
 
 	ASSERT_TRUE(touch_bus(m + self->page, false, 0));
