@@ -73,7 +73,8 @@ static const struct {
 	{ "/sys/kernel/debug/failslab/ignore-gfp-wait", "N" },
 	{ "/sys/kernel/debug/failslab/verbose", "0" },
 };
-#define NR_KNOBS	(sizeof(fi_knobs) / sizeof(fi_knobs[0]))
+
+#define NR_KNOBS	ARRAY_SIZE(fi_knobs)
 
 static bool knob_read(const char *path, char *buf, size_t len)
 {
@@ -249,7 +250,7 @@ static void fi_report(struct __test_metadata *_metadata, const struct fi_tally *
 }
 
 /* GuestMem and GuestMemNoDMap are back to where the test started. */
-static void fi_no_leak(struct __test_metadata *_metadata, FIXTURE_DATA(fi) *self)
+static void fi_no_leak(struct __test_metadata *_metadata, FIXTURE_DATA(fi) * self)
 {
 	ASSERT_EQ(self->gm_kb, gmu_meminfo_kb("GuestMem"));
 	ASSERT_EQ(self->nodm_kb, gmu_meminfo_kb("GuestMemNoDMap"));
@@ -260,7 +261,7 @@ static void fi_no_leak(struct __test_metadata *_metadata, FIXTURE_DATA(fi) *self
  * its pages, GuestMemNoDMap by those out of the direct map, and in a
  * NO_DIRECT_MAP file no page that was handed out is still in it.
  */
-static long fi_pages(struct __test_metadata *_metadata, FIXTURE_DATA(fi) *self, int fd)
+static long fi_pages(struct __test_metadata *_metadata, FIXTURE_DATA(fi) * self, int fd)
 {
 	long pages = gmu_fdinfo_num(fd, "guestmem-pages");
 	long nodm = gmu_fdinfo_num(fd, "guestmem-pages-no-direct-map");
@@ -274,14 +275,14 @@ static long fi_pages(struct __test_metadata *_metadata, FIXTURE_DATA(fi) *self, 
 	return pages;
 }
 
-static int fi_new_file(FIXTURE_DATA(fi) *self, const FIXTURE_VARIANT(fi) *variant)
+static int fi_new_file(FIXTURE_DATA(fi) * self, const FIXTURE_VARIANT(fi) * variant)
 {
 	return gmu_create_gmem(self->vm, self->size, variant->flags);
 }
 
 /* Every page allocated and, in a NO_DIRECT_MAP file, out of the direct map. */
-static void fi_all_there(struct __test_metadata *_metadata, FIXTURE_DATA(fi) *self,
-			 const FIXTURE_VARIANT(fi) *variant, int fd)
+static void fi_all_there(struct __test_metadata *_metadata, FIXTURE_DATA(fi) * self,
+			 const FIXTURE_VARIANT(fi) * variant, int fd)
 {
 	ASSERT_EQ((long)self->pages, fi_pages(_metadata, self, fd));
 	if (variant->flags & GUEST_MEMFD_FLAG_NO_DIRECT_MAP)
@@ -384,7 +385,7 @@ static char fi_byte(__u64 i, int round)
 	return round ? (char)(i * 13 + round * 7 + 1) : 0;
 }
 
-static char *fi_map(struct __test_metadata *_metadata, FIXTURE_DATA(fi) *self, int fd)
+static char *fi_map(struct __test_metadata *_metadata, FIXTURE_DATA(fi) * self, int fd)
 {
 	char *m = mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 
@@ -465,7 +466,7 @@ static int fi_convert(int fd, __u64 offset, __u64 size, bool private)
 }
 
 /* Pages [@first, @first + @nr) are shared: mapped, with pattern @round. */
-static void fi_check_shared(struct __test_metadata *_metadata, FIXTURE_DATA(fi) *self,
+static void fi_check_shared(struct __test_metadata *_metadata, FIXTURE_DATA(fi) * self,
 			    char *m, __u64 first, __u64 nr, int round)
 {
 	__u64 i;
@@ -486,8 +487,8 @@ static void fi_check_shared(struct __test_metadata *_metadata, FIXTURE_DATA(fi) 
  * its bytes; the same call then succeeds and the contents survive the
  * round trip.
  */
-static void fi_convert_test(struct __test_metadata *_metadata, FIXTURE_DATA(fi) *self,
-			    const FIXTURE_VARIANT(fi) *variant, bool to_private)
+static void fi_convert_test(struct __test_metadata *_metadata, FIXTURE_DATA(fi) * self,
+			    const FIXTURE_VARIANT(fi) * variant, bool to_private)
 {
 	struct fi_tally t = { .what = to_private ? "conversion to private" :
 						   "conversion to shared" };
@@ -638,13 +639,13 @@ TEST_F(fi, bind)
  * populated, and nothing is printed until the punch hole.
  */
 #define CG_ROOT			"/sys/fs/cgroup"
-#define CG_HEADROOM		(4L << 20)
-#define CG_FILE_SIZE		(16UL << 20)
+#define CG_HEADROOM		(4L * 1024 * 1024)
+#define CG_FILE_SIZE		(16UL * 1024 * 1024)
 /*
  * What memory.current may stay above its starting point without guest
  * memory: charges cached per CPU (64 pages each) and page tables.
  */
-#define CG_SLACK		(1L << 20)
+#define CG_SLACK		(1024L * 1024)
 
 FIXTURE(memcg) {
 	char dir[64];
@@ -777,8 +778,9 @@ TEST_F(memcg, limit)
 	ev_kill = pread_key(ev_fd, "oom_kill");
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0, CG_FILE_SIZE));
 
-	TH_LOG("memory.max %ld (start + %ld): populate stopped at %ld pages, memory.current %ld; events max %ld oom %ld oom_kill %ld",
-	       max, CG_HEADROOM, pages, current, ev_max, ev_oom, ev_kill);
+	TH_LOG("memory.max %ld (start + %ld): populate stopped at %ld pages, memory.current %ld",
+	       max, CG_HEADROOM, pages, current);
+	TH_LOG("memory.events: max %ld, oom %ld, oom_kill %ld", ev_max, ev_oom, ev_kill);
 	ASSERT_LE(current, max);
 	ASSERT_LT(0, pages);
 	ASSERT_GT((long)(CG_FILE_SIZE / getpagesize()), pages);

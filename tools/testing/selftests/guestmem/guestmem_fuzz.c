@@ -52,6 +52,7 @@
 #include "guestmem_util.h"
 
 #define KSFT_SKIP		4
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define DEFAULT_SEED		20261206ULL
 #define DEFAULT_STEPS		3000
 #define NR_VMS			2
@@ -277,7 +278,7 @@ static void read_fdinfo(int fd, struct fdinfo *fdi)
 	if (!f)
 		die(path);
 	while (fgets(line, sizeof(line), f))
-		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		for (k = 0; k < ARRAY_SIZE(keys); k++)
 			if (!strncmp(line, keys[k].key, strlen(keys[k].key)))
 				*(long *)((char *)fdi + keys[k].off) =
 					strtol(line + strlen(keys[k].key), NULL, 10);
@@ -398,7 +399,7 @@ static void file_create(void)
 	if (fi < 0 || v < 0)
 		return;
 	f = &files[fi];
-	flags = kinds[below(sizeof(kinds) / sizeof(kinds[0]))];
+	flags = kinds[below(ARRAY_SIZE(kinds))];
 	if ((flags & vms[v].gmem_flags) != flags)
 		flags &= GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
 	if ((flags & vms[v].gmem_flags) != flags)
@@ -774,7 +775,8 @@ static const struct {
 	{ "fork",		fork_child,	2 },
 	{ "refused",		refusals,	3 },
 };
-#define NR_OPS	(sizeof(ops) / sizeof(ops[0]))
+
+#define NR_OPS	ARRAY_SIZE(ops)
 
 int main(int argc, char **argv)
 {

@@ -197,7 +197,7 @@ TEST_F(modules, unload_refused_while_open)
 	ASSERT_LE(0, gmem) TH_LOG("KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
 	m = mmap(NULL, GMEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, gmem, 0);
 	ASSERT_NE(MAP_FAILED, m);
-	strcpy(m + 100, "still here");
+	memcpy(m + 100, "still here", sizeof("still here"));
 
 	/* Only the guest_memfd (and its mapping) keeps the VM now. */
 	ASSERT_EQ(0, close(vm));

@@ -2025,13 +2025,14 @@ TEST_F(bind, guest_convert)
  * A GUEST_MEMFD_FLAG_NO_DIRECT_MAP file cannot be poisoned this way: GUP
  * of its mapping is refused (EFAULT).
  */
-static volatile sig_atomic_t mce_code;
-static void *volatile mce_addr;
+/* What the SIGBUS of memory_failure() said, written by its handler. */
+static int mce_code;
+static void *mce_addr;
 
 static void mce_handler(int sig, siginfo_t *si, void *uc)
 {
-	mce_code = si->si_code;
-	mce_addr = si->si_addr;
+	__atomic_store_n(&mce_code, si->si_code, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&mce_addr, si->si_addr, __ATOMIC_SEQ_CST);
 }
 
 TEST_F(bind, guest_hwpoison)
@@ -2062,8 +2063,8 @@ TEST_F(bind, guest_hwpoison)
 	ASSERT_EQ(0, sigaction(SIGBUS, &sa, NULL));
 	ASSERT_EQ(0, madvise(m + self->page, self->page, MADV_HWPOISON))
 		TH_LOG("MADV_HWPOISON: %s", strerror(errno));
-	ASSERT_EQ(BUS_MCEERR_AR, mce_code) TH_LOG("si_code %d", mce_code);
-	ASSERT_EQ(m + self->page, mce_addr);
+	ASSERT_EQ(BUS_MCEERR_AR, __atomic_load_n(&mce_code, __ATOMIC_SEQ_CST));
+	ASSERT_EQ(m + self->page, __atomic_load_n(&mce_addr, __ATOMIC_SEQ_CST));
 	ASSERT_EQ(corrupted + (long)(self->page / 1024), gmu_meminfo_kb("HardwareCorrupted"));
 
 	ASSERT_TRUE(touch_bus(m + self->page, false, 0));
@@ -2072,7 +2073,8 @@ TEST_F(bind, guest_hwpoison)
 	ASSERT_EQ(NO_OFFSET, error_offset);
 	for (i = 0; i < 4; i++)
 		if (i != 1)
-			ASSERT_EQ(0x9a9e0000 + i, *(__u32 *)(m + i * self->page)) TH_LOG("page %d", i);
+			ASSERT_EQ(0x9a9e0000 + i, *(__u32 *)(m + i * self->page))
+				TH_LOG("page %d", i);
 
 	ASSERT_ERR(EHWPOISON, guest_run(_metadata, &g, GUEST_LOAD, 0x1000, 0, &word));
 	ASSERT_EQ(KVM_EXIT_MEMORY_FAULT, g.run->exit_reason);
