@@ -135,7 +135,7 @@ if [ "$mode" = stress ]; then
 	# built-in ones).  FUZZ_SEED and FUZZ_STEPS choose others.
 	if [ -x "$sel/guestmem/guestmem_fuzz" ]; then
 		add guestmem/guestmem_fuzz-long 900 required "$sel/guestmem/guestmem_fuzz" \
-			-s "${FUZZ_SEED:-1}" -n "${FUZZ_STEPS:-30000}"
+			-s "${FUZZ_SEED:-1}" -n "${FUZZ_STEPS:-100000}"
 	fi
 	add harness/kmemleak-scan 600 required "$TOP/harness/kmemleak-scan"
 fi

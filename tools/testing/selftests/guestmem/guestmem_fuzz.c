@@ -54,7 +54,7 @@
 #define KSFT_SKIP		4
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define DEFAULT_SEED		20261206ULL
-#define DEFAULT_STEPS		3000
+#define DEFAULT_STEPS		10000
 #define NR_VMS			2
 #define NR_FILES		4
 #define NR_SLOTS		4		/* per VM */
@@ -86,6 +86,7 @@ struct mslot {
 	int file;			/* index, -1 once the file is closed */
 	uint64_t first;			/* file page of the memslot's first page */
 	uint64_t pages;
+	bool gmem_only;			/* its file has MMAP: the file decides all */
 };
 
 /*
@@ -594,7 +595,13 @@ static void slot_add(void)
 		return;
 	}
 	ok(r, "memslot add");
-	vms[v].slot[s] = (struct mslot){ .used = true, .file = fi, .first = first, .pages = nr };
+	vms[v].slot[s] = (struct mslot){
+		.used = true,
+		.file = fi,
+		.first = first,
+		.pages = nr,
+		.gmem_only = f->flags & GUEST_MEMFD_FLAG_MMAP,
+	};
 }
 
 static void slot_remove(void)
@@ -631,8 +638,12 @@ static void guest_access(void)
 	if (!sl->used)
 		return;
 	i = below(sl->pages);
-	/* A file without MMAP keeps private pages only where the VM says so. */
-	if (sl->file >= 0 && !(files[sl->file].flags & GUEST_MEMFD_FLAG_MMAP))
+	/*
+	 * Without MMAP, the VM's attributes say which pages are private, and
+	 * shared ones are the memslot's userspace_addr (none here): only
+	 * gmem-only memslots, whose file decides, are accessed.
+	 */
+	if (!sl->gmem_only)
 		return;
 	r = gmu_x86_run(vms[v].vcpu, vms[v].run, store ? GMU_X86_STORE : GMU_X86_LOAD,
 			SLOT_GPA(s) + i * page, w, &got);
