@@ -134,8 +134,8 @@ if [ "$mode" = stress ]; then
 	# The fuzzer's long run: its own seed and length (make test runs the
 	# built-in ones).  FUZZ_SEED and FUZZ_STEPS choose others.
 	if [ -x "$sel/guestmem/guestmem_fuzz" ]; then
-		add guestmem/guestmem_fuzz-long 900 required "$sel/guestmem/guestmem_fuzz" \
-			-s "${FUZZ_SEED:-1}" -n "${FUZZ_STEPS:-100000}"
+		add guestmem/guestmem_fuzz-long 600 required "$sel/guestmem/guestmem_fuzz" \
+			-s "${FUZZ_SEED:-1}" -n "${FUZZ_STEPS:-50000}"
 	fi
 	add harness/kmemleak-scan 600 required "$TOP/harness/kmemleak-scan"
 fi

@@ -143,6 +143,15 @@ static long guestmem_punch_hole(struct guestmem *gm, loff_t offset, loff_t len)
 		/* All of a large folio that is split, as it stops being one. */
 		guestmem_huge_span(gm, &inv_start, &inv_end);
 		guestmem_invalidate(gm, inv_start, inv_end, true);
+		/*
+		 * Every host page-table entry of the range goes, the hwpoison
+		 * markers that memory_failure() left too (truncation only
+		 * unmaps the folios it finds mapped): the range is new for
+		 * the host as for the guest.  There are no private COW
+		 * copies to keep; private mappings are refused.
+		 */
+		if (gm->flags & GUESTMEM_F_MMAP)
+			unmap_mapping_range(mapping, offset, len, 1);
 		guestmem_punch_range(gm, start, end);
 		guestmem_invalidate(gm, inv_start, inv_end, false);
 	}
