@@ -478,14 +478,14 @@ static void fi_check_shared(struct __test_metadata *_metadata, FIXTURE_DATA(fi) 
 }
 
 /*
- * Conversion of pages [1, 3) of a populated file to private, then back
- * to shared.  In a huge-backed file both cross into the one 2 MiB folio,
- * which is split first (the allocations of the split); the host writes no
- * pattern there first, since its fault would split the folio already (the
- * host maps single pages), and the contents checked are the zeroes.  A
- * failure is ENOMEM and changes nothing: every page keeps its state and
- * its bytes; the same call then succeeds and the contents survive the
- * round trip.
+ * Conversion of pages [1, 3) of a populated file: to private from all
+ * shared, or to shared from all private.  In a huge-backed file the range
+ * lies inside the one 2 MiB folio, which the call splits first (the
+ * allocations of the split); the host writes no pattern there before,
+ * since its fault would split the folio already (the host maps single
+ * pages), and the contents checked are the zeroes.  A failure is ENOMEM
+ * and changes nothing: every page keeps its state and its bytes; the same
+ * call then succeeds, and the contents survive.
  */
 static void fi_convert_test(struct __test_metadata *_metadata, FIXTURE_DATA(fi) * self,
 			    const FIXTURE_VARIANT(fi) * variant, bool to_private)
@@ -493,11 +493,10 @@ static void fi_convert_test(struct __test_metadata *_metadata, FIXTURE_DATA(fi) 
 	struct fi_tally t = { .what = to_private ? "conversion to private" :
 						   "conversion to shared" };
 	const __u64 first = 1, nr = 2;
-	bool last = false;
-	long shared;
-	char *m;
 	bool huge = variant->flags & GUEST_MEMFD_FLAG_HUGEPAGE;
+	bool last = false, in;
 	int n, fd, r, round;
+	char *m;
 	__u64 i;
 
 	fd = fi_new_file(self, variant);
@@ -520,8 +519,7 @@ static void fi_convert_test(struct __test_metadata *_metadata, FIXTURE_DATA(fi) 
 		for (i = 0; i < self->size && round; i++)
 			m[i] = fi_byte(i, round);
 		if (!to_private)
-			ASSERT_EQ(0, fi_convert(fd, first * self->page, nr * self->page, true));
-		shared = gmu_fdinfo_num(fd, "guestmem-pages-shared");
+			ASSERT_EQ(0, fi_convert(fd, 0, self->size, true));
 
 		fi_arm(_metadata, self->nth, n);
 		r = fi_convert(fd, first * self->page, nr * self->page, to_private);
@@ -535,25 +533,25 @@ static void fi_convert_test(struct __test_metadata *_metadata, FIXTURE_DATA(fi) 
 			t.points++;
 			t.errors++;
 			ASSERT_EQ(ENOMEM, errno) TH_LOG("point %d: %s", n, strerror(errno));
-			ASSERT_EQ(shared, gmu_fdinfo_num(fd, "guestmem-pages-shared"));
-			/* Unchanged: the range is as it was, the rest shared. */
-			for (i = first; i < first + nr; i++)
-				ASSERT_EQ(to_private, !touch_bus(m + i * self->page, false, 0))
+			/* Unchanged: every page as it was. */
+			ASSERT_EQ(to_private ? self->pages : 0,
+				  gmu_fdinfo_num(fd, "guestmem-pages-shared"));
+			for (i = 0; i < self->pages; i++)
+				ASSERT_EQ(!to_private, touch_bus(m + i * self->page, false, 0))
 					TH_LOG("point %d page %llu", n, i);
-			fi_check_shared(_metadata, self, m, 0, first, round);
-			fi_check_shared(_metadata, self, m, first + nr,
-					self->pages - first - nr, round);
+			if (to_private)
+				fi_check_shared(_metadata, self, m, 0, self->pages, round);
 			ASSERT_EQ(0, fi_convert(fd, first * self->page, nr * self->page,
 						to_private));
 		}
-		ASSERT_EQ(self->pages - (to_private ? nr : 0),
+		ASSERT_EQ(to_private ? self->pages - nr : nr,
 			  gmu_fdinfo_num(fd, "guestmem-pages-shared"));
-		for (i = first; i < first + nr; i++)
-			ASSERT_EQ(to_private, touch_bus(m + i * self->page, false, 0))
+		for (i = 0; i < self->pages; i++) {
+			in = i >= first && i < first + nr;
+			ASSERT_EQ(in == to_private, touch_bus(m + i * self->page, false, 0))
 				TH_LOG("point %d page %llu", n, i);
-		if (to_private)
-			ASSERT_EQ(0, fi_convert(fd, first * self->page, nr * self->page,
-						false));
+		}
+		ASSERT_EQ(0, fi_convert(fd, 0, self->size, false));
 		fi_check_shared(_metadata, self, m, 0, self->pages, round);
 		fi_all_there(_metadata, self, variant, fd);
 	}
@@ -727,7 +725,7 @@ TEST_F(memcg, limit)
 	const __u64 flags = MMAP_SHARED_FLAGS;
 	long before, max, current, pages, ev_max, ev_oom, ev_kill;
 	int kvm, vm, fd, cur_fd, ev_fd, info_fd;
-	char buf[64];
+	char buf[64], path[128];
 	bool bus = false;
 	__u64 i;
 	char *m;
@@ -767,8 +765,8 @@ TEST_F(memcg, limit)
 	max = before + CG_HEADROOM;
 	snprintf(buf, sizeof(buf), "%ld", max);
 	ASSERT_TRUE(cg_write(self->dir, "memory.max", buf));
-	snprintf(buf, sizeof(buf), "%s/memory.max", self->dir);
-	ASSERT_TRUE(knob_read(buf, buf, sizeof(buf)));
+	snprintf(path, sizeof(path), "%s/memory.max", self->dir);
+	ASSERT_TRUE(knob_read(path, buf, sizeof(buf)));
 	ASSERT_EQ(max, strtol(buf, NULL, 10)) TH_LOG("memory.max reads '%s'", buf);
 
 	/* Full: nothing but these calls until the punch hole. */
