@@ -193,9 +193,11 @@ static unsigned int guestmem_grab_ahead(struct guestmem *gm,
  * any more, even if an fallocate() that removed it has not flushed yet.
  * @invalidate_locked: the caller holds the file's invalidate lock (shared);
  * otherwise the window is allocated only if it can be taken at once.
- * @huge: a new folio may be huge (guestmem_grab_new_folio()).  A lookup
- * that gets a large folio allocates no window after it: its own flush is
- * for as many pages as a whole window of small folios.
+ * @huge: a new folio may be huge (guestmem_grab_new_folio()), under the
+ * invalidate lock only (taken at once if the caller does not hold it;
+ * otherwise the new folio is small).  A lookup that gets a large folio
+ * allocates no window after it: its own flush is for as many pages as a
+ * whole window of small folios.
  */
 struct folio *guestmem_lookup_folio(struct guestmem *gm, pgoff_t index,
 				    bool invalidate_locked, bool huge)
@@ -208,7 +210,22 @@ struct folio *guestmem_lookup_folio(struct guestmem *gm, pgoff_t index,
 	bool zap;
 	int ret;
 
-	folio = guestmem_grab_new_folio(gm, index, huge, &zap);
+	/*
+	 * A new huge folio enters the file only under the invalidate lock:
+	 * a punch hole holds it exclusive while it splits the edges of its
+	 * range and truncates, and a huge folio added in between would be
+	 * split by the truncation itself, its tails left without the
+	 * library's state.  A lookup without the lock takes it for the
+	 * allocation if it can at once; otherwise a new folio is small.
+	 */
+	if (huge && !invalidate_locked && (gm->flags & GUESTMEM_F_HUGE)) {
+		huge = filemap_invalidate_trylock_shared(mapping);
+		folio = guestmem_grab_new_folio(gm, index, huge, &zap);
+		if (huge)
+			filemap_invalidate_unlock_shared(mapping);
+	} else {
+		folio = guestmem_grab_new_folio(gm, index, huge, &zap);
+	}
 	if (IS_ERR(folio))
 		return folio;
 

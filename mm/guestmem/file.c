@@ -289,9 +289,18 @@ static void guestmem_free_folio(struct folio *folio)
 	unsigned long nr = folio_nr_pages(folio);
 	bool scrub;
 
-	/* Never handed out by guestmem_grab_new_folio(): nothing to undo. */
-	if (WARN_ON_ONCE(!gm))
+	/*
+	 * Never handed out by guestmem_grab_new_folio(): a lookup added it and
+	 * dropped it again while a split was pending, and a punch hole took
+	 * it before that lookup came back.  Nothing to undo; but a folio that
+	 * was used (zeroed, or out of the direct map) must have had the
+	 * pointer.
+	 */
+	if (!gm) {
+		VM_WARN_ON_ONCE_FOLIO(folio_test_uptodate(folio) ||
+				      folio_test_checked(folio), folio);
 		return;
+	}
 	/*
 	 * Back in the direct map before the folio can be freed, and cleared
 	 * there if it was ever used (PG_uptodate): guest memory kept from the
