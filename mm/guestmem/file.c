@@ -16,6 +16,7 @@
 #include <linux/fs.h>
 #include <linux/guestmem.h>
 #include <linux/highmem.h>
+#include <linux/jiffies.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mount.h>
@@ -230,6 +231,7 @@ static int guestmem_release(struct inode *inode, struct file *file)
 	list_for_each_entry(b, &gm->bindings, entry)
 		WRITE_ONCE(b->detached, true);
 	guestmem_invalidate(gm, 0, ULONG_MAX, true);
+	guestmem_split_poisoned_wait(gm, 0, gm_nr_pages(gm));
 	truncate_inode_pages(mapping, 0);
 	guestmem_invalidate(gm, 0, ULONG_MAX, false);
 	list_for_each_entry_safe(b, tmp, &gm->bindings, entry)
@@ -262,12 +264,84 @@ static int guestmem_migrate_folio(struct address_space *mapping,
 	return -EBUSY;
 }
 
+/*
+ * Memory failure.  memory_failure() calls ->error_remove_folio() with the
+ * poisoned folio locked, the reverse of the order of a punch hole or a
+ * conversion, which lock folios under the invalidate lock held exclusive:
+ * so it tells the backends under a trylock of the invalidate lock only.
+ * When that fails, guestmem_poison_work() tells them a moment later, after
+ * taking the lock as everyone else does.  The work also splits a large
+ * folio with a poisoned page, which memory_failure() could not split
+ * (guestmem_release_folio()).  Until the backends are told, a guest may
+ * still reach the poisoned page through a mapping it had before; a new
+ * lookup of the page fails with -EHWPOISON already.  Ranges left while the
+ * work is pending are merged into one.
+ */
+static void guestmem_poison_defer(struct guestmem *gm, pgoff_t start,
+				  pgoff_t end, bool retry)
+{
+	spin_lock(&gm->poison_lock);
+	gm->poison_start = min(gm->poison_start, start);
+	gm->poison_end = max(gm->poison_end, end);
+	if (!retry)
+		gm->poison_tries = 0;
+	spin_unlock(&gm->poison_lock);
+	if (retry)
+		queue_delayed_work(system_wq, &gm->poison_work,
+				   msecs_to_jiffies(GUESTMEM_POISON_DELAY_MS));
+	else
+		mod_delayed_work(system_wq, &gm->poison_work, 0);
+}
+
+static void guestmem_poison_work(struct work_struct *work)
+{
+	struct guestmem *gm = container_of(to_delayed_work(work),
+					   struct guestmem, poison_work);
+	struct address_space *mapping = gm_mapping(gm);
+	pgoff_t start, end;
+	bool retry;
+	int ret;
+
+	spin_lock(&gm->poison_lock);
+	start = gm->poison_start;
+	end = gm->poison_end;
+	gm->poison_start = ULONG_MAX;
+	gm->poison_end = 0;
+	spin_unlock(&gm->poison_lock);
+	if (start >= end)
+		return;
+
+	filemap_invalidate_lock(mapping);
+	guestmem_invalidate(gm, start, end, true);
+	ret = guestmem_split_poisoned(gm, start, end);
+	guestmem_invalidate(gm, start, end, false);
+	filemap_invalidate_unlock(mapping);
+	if (!ret)
+		return;
+
+	/*
+	 * memory_failure() may still hold its reference to the folio it
+	 * could not split; anything else holds one only for a moment.  One
+	 * that stays whole fails every lookup of its pages with -EHWPOISON,
+	 * and a punch hole or the release splits it, or keeps it from the
+	 * page allocator (guestmem_split_poisoned_wait()).
+	 */
+	spin_lock(&gm->poison_lock);
+	retry = ++gm->poison_tries < GUESTMEM_POISON_TRIES;
+	spin_unlock(&gm->poison_lock);
+	if (retry)
+		guestmem_poison_defer(gm, start, end, true);
+	else
+		pr_warn_ratelimited("inode %lu: a poisoned large folio in %#lx..%#lx would not split\n",
+				    gm_ino(gm), start, end - 1);
+}
+
 static int guestmem_error_remove_folio(struct address_space *mapping,
 				       struct folio *folio)
 {
 	struct guestmem *gm = GUESTMEM_I(mapping->host);
 	pgoff_t start = folio->index;
-	pgoff_t end = start + folio_nr_pages(folio);
+	pgoff_t end = folio_next_index(folio);
 
 	/*
 	 * The folio stays in the file: what to do about the error is the
@@ -275,12 +349,37 @@ static int guestmem_error_remove_folio(struct address_space *mapping,
 	 * makes the next access find it poisoned (guestmem_get_folio()
 	 * returns -EHWPOISON).
 	 */
-	filemap_invalidate_lock_shared(mapping);
-	guestmem_invalidate(gm, start, end, true);
-	guestmem_invalidate(gm, start, end, false);
-	filemap_invalidate_unlock_shared(mapping);
-
+	if (filemap_invalidate_trylock_shared(mapping)) {
+		guestmem_invalidate(gm, start, end, true);
+		guestmem_invalidate(gm, start, end, false);
+		filemap_invalidate_unlock_shared(mapping);
+	} else {
+		guestmem_poison_defer(gm, start, end, false);
+	}
 	return MF_DELAYED;
+}
+
+/*
+ * Asked before anything but a truncation takes a folio out of the file,
+ * and before anyone splits a large folio (the mapping is
+ * AS_RELEASE_ALWAYS).  Guest memory leaves the file only by a punch hole
+ * or the last close, and only the library splits its large folios (see
+ * huge.c), so this refuses but for the library's own split.  A large folio
+ * memory_failure() wanted to split for a poisoned page is split by
+ * guestmem_poison_work() instead.
+ */
+static bool guestmem_release_folio(struct folio *folio, gfp_t gfp)
+{
+	struct guestmem *gm = GUESTMEM_I(folio->mapping->host);
+
+	if (folio == READ_ONCE(gm->split_folio))
+		return true;
+	if (folio_test_large(folio) && folio_test_has_hwpoisoned(folio)) {
+		WRITE_ONCE(gm->poisoned_large, true);
+		guestmem_poison_defer(gm, folio->index, folio_next_index(folio),
+				      false);
+	}
+	return false;
 }
 
 static void guestmem_free_folio(struct folio *folio)
@@ -300,6 +399,18 @@ static void guestmem_free_folio(struct folio *folio)
 		VM_WARN_ON_ONCE_FOLIO(folio_test_uptodate(folio) ||
 				      folio_test_checked(folio), folio);
 		return;
+	}
+	/*
+	 * A large folio with a poisoned page that would not split even at
+	 * its truncation (guestmem_split_poisoned_wait()): the page allocator
+	 * would take it back whole, the poisoned page with it.  Keep it, and
+	 * its healthy pages, from the allocator for good.
+	 */
+	if (unlikely(folio_test_large(folio) &&
+		     folio_test_has_hwpoisoned(folio))) {
+		folio_get(folio);
+		pr_warn_ratelimited("inode %lu: kept a poisoned large folio at %#lx from the page allocator\n",
+				    gm_ino(gm), folio->index);
 	}
 	/*
 	 * Back in the direct map before the folio can be freed, and cleared
@@ -327,6 +438,7 @@ static void guestmem_free_folio(struct folio *folio)
 static const struct address_space_operations guestmem_aops = {
 	.dirty_folio		= noop_dirty_folio,
 	.migrate_folio		= guestmem_migrate_folio,
+	.release_folio		= guestmem_release_folio,
 	.error_remove_folio	= guestmem_error_remove_folio,
 	.free_folio		= guestmem_free_folio,
 };
@@ -505,6 +617,8 @@ struct file *guestmem_file_create(const char *name, loff_t size,
 	mapping_set_gfp_mask(inode->i_mapping, GFP_HIGHUSER);
 	mapping_set_unevictable(inode->i_mapping);
 	mapping_set_inaccessible(inode->i_mapping);
+	/* Nobody but the library splits or drops a folio: ->release_folio(). */
+	mapping_set_release_always(inode->i_mapping);
 	if (flags & GUESTMEM_F_NO_DIRECT_MAP)
 		mapping_set_no_direct_map(inode->i_mapping);
 	if (flags & GUESTMEM_F_HUGE)
@@ -562,6 +676,13 @@ static struct inode *guestmem_alloc_inode(struct super_block *sb)
 	atomic_long_set(&gm->nr_large, 0);
 	atomic_long_set(&gm->nr_huge_fallbacks, 0);
 	atomic_set(&gm->splitting, 0);
+	gm->split_folio = NULL;
+	spin_lock_init(&gm->poison_lock);
+	gm->poison_start = ULONG_MAX;
+	gm->poison_end = 0;
+	INIT_DELAYED_WORK(&gm->poison_work, guestmem_poison_work);
+	gm->poison_tries = 0;
+	gm->poisoned_large = false;
 	mpol_shared_policy_init(&gm->policy, NULL);
 	gm->ahead_next = 0;
 	gm->ahead_nr = 0;
@@ -580,6 +701,8 @@ static void guestmem_evict_inode(struct inode *inode)
 
 	WARN_ON_ONCE(!list_empty(&gm->bindings));
 	truncate_inode_pages_final(inode->i_mapping);
+	/* No folio left to fail, and so none to queue the work again. */
+	cancel_delayed_work_sync(&gm->poison_work);
 	clear_inode(inode);
 	kvfree(gm->shared);
 	gm->shared = NULL;

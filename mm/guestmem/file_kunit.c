@@ -481,6 +481,13 @@ static void guestmem_test_migrate_refused(struct kunit *test)
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
 	KUNIT_EXPECT_EQ(test, mapping->a_ops->migrate_folio(mapping, folio, folio,
 							    MIGRATE_SYNC), -EBUSY);
+	/*
+	 * Nor may anyone but a truncation take it out of the file, or split
+	 * it: eviction and splits ask ->release_folio() first.
+	 */
+	KUNIT_EXPECT_TRUE(test, mapping_release_always(mapping));
+	KUNIT_EXPECT_FALSE(test, filemap_release_folio(folio, GFP_KERNEL));
+	KUNIT_EXPECT_EQ(test, mapping->nrpages, SH(1, NR_PAGES));
 	folio_unlock(folio);
 	folio_put(folio);
 
@@ -491,8 +498,13 @@ static void guestmem_test_migrate_refused(struct kunit *test)
 /*
  * A memory failure unmaps the folio from every binding that covers it and
  * leaves it in the file: what to do about it is the backend's decision.
+ * memory_failure() calls ->error_remove_folio() with the folio locked,
+ * while a punch hole or a conversion may hold the invalidate lock
+ * exclusive and wait for that folio's lock: with @contended the test holds
+ * the invalidate lock, and the call must return at once without telling
+ * the bindings; the library's work tells them once the lock is free.
  */
-static void guestmem_test_memory_failure(struct kunit *test)
+static void memory_failure_case(struct kunit *test, bool contended)
 {
 	struct fake_backend *fb = test->priv;
 	struct address_space *mapping;
@@ -507,23 +519,41 @@ static void guestmem_test_memory_failure(struct kunit *test)
 
 	folio = guestmem_get_folio(&a, 6, GUESTMEM_GET_PREPARE);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, folio);
-	/* memory_failure() calls it with the folio locked. */
+	fb->nr_ev = 0;
+	if (contended)
+		filemap_invalidate_lock(mapping);
 	KUNIT_EXPECT_EQ(test, mapping->a_ops->error_remove_folio(mapping, folio),
 			MF_DELAYED);
-	/* The whole folio: a huge one reaches all of both bindings. */
-	KUNIT_EXPECT_EQ(test, fb->nr_ev, 5);
-	gmt_expect_event(test, 1, EV_BEGIN, &a, SH(6, 0), SH(7, 8));
-	gmt_expect_event(test, 2, EV_BEGIN, &b, SH(6, 4), SH(7, 16));
-	gmt_expect_event(test, 3, EV_END, &a, SH(6, 0), SH(7, 8));
-	gmt_expect_event(test, 4, EV_END, &b, SH(6, 4), SH(7, 16));
-	KUNIT_EXPECT_EQ(test, mapping->nrpages, SH(1, NR_PAGES));
 	folio_unlock(folio);
+	if (contended) {
+		KUNIT_EXPECT_EQ(test, fb->nr_ev, 0);
+		filemap_invalidate_unlock(mapping);
+		flush_delayed_work(&GUESTMEM_I(file_inode(file))->poison_work);
+	}
+	/* The whole folio: a huge one reaches all of both bindings. */
+	KUNIT_EXPECT_EQ(test, fb->nr_ev, 4);
+	gmt_expect_event(test, 0, EV_BEGIN, &a, SH(6, 0), SH(7, 8));
+	gmt_expect_event(test, 1, EV_BEGIN, &b, SH(6, 4), SH(7, 16));
+	gmt_expect_event(test, 2, EV_END, &a, SH(6, 0), SH(7, 8));
+	gmt_expect_event(test, 3, EV_END, &b, SH(6, 4), SH(7, 16));
+	KUNIT_EXPECT_EQ(test, mapping->nrpages, SH(1, NR_PAGES));
+	KUNIT_EXPECT_PTR_EQ(test, folio->mapping, mapping);
 	folio_put(folio);
 
 	guestmem_unbind(&a);
 	guestmem_unbind(&b);
 	__fput_sync(file);
 	KUNIT_EXPECT_EQ(test, fb->frees, SH(1, NR_PAGES));
+}
+
+static void guestmem_test_memory_failure(struct kunit *test)
+{
+	memory_failure_case(test, false);
+}
+
+static void guestmem_test_memory_failure_contended(struct kunit *test)
+{
+	memory_failure_case(test, true);
 }
 
 /*
@@ -579,6 +609,7 @@ static struct kunit_case guestmem_file_cases[] = {
 	GMT_CASE(guestmem_test_prepare_failure),
 	GMT_CASE(guestmem_test_migrate_refused),
 	GMT_CASE(guestmem_test_memory_failure),
+	GMT_CASE(guestmem_test_memory_failure_contended),
 	{}
 };
 

@@ -23,12 +23,21 @@
  * not copy them.  Until the split put them back, a lookup that finds such a
  * folio (which does not take the invalidate lock) waits for the split to
  * end (struct guestmem.splitting).
+ *
+ * So only the library splits its large folios.  Anyone else in mm who
+ * would (memory_failure(), soft offlining, the split_huge_pages debugfs
+ * file) asks ->release_folio() first, which refuses: the folios would lose
+ * their owner and their direct-map mark, and the backends would not be
+ * told.  A large folio with a poisoned page is split a moment later by the
+ * library instead (guestmem_split_poisoned(), from file.c).
  */
 
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/guestmem.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
+#include <linux/pagevec.h>
 #include <linux/swap.h>
 #include <linux/wait_bit.h>
 #include <kunit/static_stub.h>
@@ -95,6 +104,9 @@ struct folio *guestmem_alloc_huge_folio(struct guestmem *gm, pgoff_t index)
 	pgoff_t found = first;
 	int ret;
 
+	/* A punch hole must not find a new huge folio in its range. */
+	lockdep_assert_held(&mapping->invalidate_lock);
+
 	if (!(gm->flags & GUESTMEM_F_HUGE) || last >= gm_nr_pages(gm))
 		return NULL;
 	if (xa_find(&mapping->i_pages, &found, last, XA_PRESENT))
@@ -134,7 +146,9 @@ static int guestmem_split_folio(struct guestmem *gm, struct folio *folio)
 	lockdep_assert_held_write(&gm_mapping(gm)->invalidate_lock);
 
 	atomic_inc(&gm->splitting);
+	WRITE_ONCE(gm->split_folio, folio);
 	ret = split_folio(folio);
+	WRITE_ONCE(gm->split_folio, NULL);
 	if (!ret) {
 		for (i = 1; i < nr; i++) {
 			struct folio *tail = page_folio(nth_page(head, i));
@@ -360,10 +374,12 @@ void guestmem_punch_range(struct guestmem *gm, pgoff_t start, pgoff_t end)
 		folio_unlock(folio);
 		folio_put(folio);
 	}
-	if (first < last)
+	if (first < last) {
+		guestmem_split_poisoned_wait(gm, first, last);
 		truncate_inode_pages_range(gm_mapping(gm),
 					   (loff_t)first << PAGE_SHIFT,
 					   ((loff_t)last << PAGE_SHIFT) - 1);
+	}
 }
 
 /**
@@ -394,6 +410,69 @@ void guestmem_split_for_host(struct guestmem *gm, pgoff_t index)
 	filemap_invalidate_unlock(mapping);
 }
 EXPORT_SYMBOL_IF_KUNIT(guestmem_split_for_host);
+
+/*
+ * Split each large folio of [@start, @end) that has a poisoned page, which
+ * memory_failure() wanted to split and ->release_folio() did not let it,
+ * so that the guest loses the poisoned page only.  The caller has told the
+ * backends (invalidated the range).  Returns -EAGAIN if one would not
+ * split yet (a reference in flight, no memory for the split), for the
+ * caller to try again later; 0 otherwise.
+ */
+int guestmem_split_poisoned(struct guestmem *gm, pgoff_t start, pgoff_t end)
+{
+	struct address_space *mapping = gm_mapping(gm);
+	struct folio_batch fbatch;
+	pgoff_t index = start;
+	unsigned int i;
+	int ret = 0;
+
+	lockdep_assert_held_write(&mapping->invalidate_lock);
+
+	if (start >= end)
+		return 0;
+	folio_batch_init(&fbatch);
+	while (filemap_get_folios(mapping, &index, end - 1, &fbatch)) {
+		for (i = 0; i < folio_batch_count(&fbatch); i++) {
+			struct folio *folio = fbatch.folios[i];
+			int err = 0;
+
+			if (!folio_test_large(folio) ||
+			    !folio_test_has_hwpoisoned(folio))
+				continue;
+			/* The batch's reference is the one the split allows. */
+			folio_lock(folio);
+			if (folio->mapping == mapping && folio_test_large(folio))
+				err = guestmem_split_retry(gm, folio);
+			folio_unlock(folio);
+			if (err == -EAGAIN || err == -ENOMEM)
+				ret = -EAGAIN;
+		}
+		folio_batch_release(&fbatch);
+		cond_resched();
+	}
+	return ret;
+}
+
+/*
+ * Before a truncation of [@start, @end): a large folio with a poisoned
+ * page must not go back to the page allocator whole, the poisoned page
+ * with it.  So split those the poison work has not split yet, waiting a
+ * little for a reference in flight to go.  One that still would not split
+ * is kept from the allocator by ->free_folio().  Called with the
+ * invalidate lock held exclusive, inside the invalidation of the range.
+ */
+void guestmem_split_poisoned_wait(struct guestmem *gm, pgoff_t start,
+				  pgoff_t end)
+{
+	int tries = 1;
+
+	if (!READ_ONCE(gm->poisoned_large))
+		return;
+	while (guestmem_split_poisoned(gm, start, end) == -EAGAIN &&
+	       tries++ < GUESTMEM_POISON_TRIES)
+		msleep(GUESTMEM_POISON_DELAY_MS);
+}
 
 #if IS_ENABLED(CONFIG_KUNIT)
 /* For the KUnit tests, which cannot read debugfs. */

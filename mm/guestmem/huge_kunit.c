@@ -6,7 +6,8 @@
  * and splits a huge folio when a conversion or a punch hole takes part of
  * it, keeping contents, state, the direct map and the counters right; a
  * reference held on a huge folio refuses what would split it, and one held
- * on a small folio only what touches that page.
+ * on a small folio only what touches that page.  Nobody else splits a huge
+ * folio: a memory failure inside one has the library split it.
  */
 #include <kunit/static_stub.h>
 #include <kunit/test.h>
@@ -395,6 +396,230 @@ static void guestmem_test_huge_no_direct_map(struct kunit *test)
 #endif
 }
 
+/*
+ * Only the library splits its large folios: anyone else's split_folio()
+ * is refused (->release_folio()), since it would leave small folios
+ * without the owner pointer and the direct-map mark, and the backends
+ * untold.  The library's own split still goes through.
+ */
+static void guestmem_test_huge_foreign_split(struct kunit *test)
+{
+	long splits = guestmem_nr_huge_splits_read();
+	struct guestmem_binding b;
+	struct folio *folio;
+	struct file *file;
+
+	file = create_huge(test, 0, HNR);
+	gmt_bind(test, file, &b, &fake_ops_a, 0, HNR);
+	gmt_fill(test, &b, 2, 0x22);
+	folio = gmt_cached_folio(test, file, 2);
+	KUNIT_ASSERT_EQ(test, folio_order(folio), HPAGE_PMD_ORDER);
+	folio_lock(folio);
+	KUNIT_EXPECT_EQ(test, split_folio(folio), -EBUSY);
+	KUNIT_EXPECT_EQ(test, folio_order(folio), HPAGE_PMD_ORDER);
+	folio_unlock(folio);
+	folio_put(folio);
+	KUNIT_EXPECT_EQ(test, nr_large(file), 1);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_huge_splits_read(), splits);
+
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, FALLOC_FL_KEEP_SIZE |
+					 FALLOC_FL_PUNCH_HOLE, 3, 1), 0);
+	KUNIT_EXPECT_EQ(test, nr_large(file), 0);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_huge_splits_read(), splits + 1);
+	KUNIT_EXPECT_TRUE(test, gmt_holds(test, file, 2, 0x22));
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+}
+
+#ifdef CONFIG_MEMORY_FAILURE
+enum poison_end {
+	POISON_WORK,	/* the library's work splits the folio */
+	POISON_PUNCH,	/* a punch hole comes before the work */
+	POISON_CLOSE,	/* the last close comes before the work */
+};
+
+/*
+ * memory_failure() on a page inside a huge folio: its split is refused
+ * (the poison is reported not recovered), and the library splits the
+ * folio itself: by its work a moment later, or by a punch hole or the
+ * release that comes first.  Every page keeps the owner pointer, its
+ * contents and its place out of the direct map, the backend hears about
+ * the whole folio, the poisoned page only fails its lookups, and once
+ * freed every counter is back where it was.
+ */
+static void huge_memory_failure(struct kunit *test, unsigned long flags,
+				enum poison_end how)
+{
+	const int punch = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE;
+	unsigned long base_nodm = guestmem_nr_pages_no_direct_map();
+	unsigned long base = guestmem_nr_pages();
+	bool nodm = flags & GUESTMEM_F_NO_DIRECT_MAP;
+	struct fake_backend *fb = test->priv;
+	struct guestmem_binding b;
+	struct guestmem *gm;
+	struct folio *folio;
+	struct file *file;
+	unsigned long pfn;
+	pgoff_t i;
+	int ev;
+
+	file = create_huge(test, flags, HNR);
+	gm = GUESTMEM_I(file_inode(file));
+	gmt_bind(test, file, &b, &fake_ops_a, 0, HNR);
+	if (nodm) {
+		gmt_expect_get_error(test, &b, 0, GUESTMEM_GET_PREPARE, 0);
+	} else {
+		gmt_fill(test, &b, 4, 0x44);
+		gmt_fill(test, &b, 6, 0x66);
+	}
+	folio = gmt_cached_folio(test, file, 0);
+	KUNIT_ASSERT_EQ(test, folio_order(folio), HPAGE_PMD_ORDER);
+	pfn = folio_pfn(folio) + 5;
+	folio_put(folio);
+
+	fb->nr_ev = 0;
+	KUNIT_EXPECT_EQ(test, memory_failure(pfn, MF_SW_SIMULATED), -EHWPOISON);
+	KUNIT_EXPECT_TRUE(test, gm->poisoned_large);
+	if (how != POISON_WORK) {
+		/* Before the work: the whole folio fails its lookups. */
+		cancel_delayed_work_sync(&gm->poison_work);
+		KUNIT_EXPECT_EQ(test, nr_large(file), 1);
+		gmt_expect_get_error(test, &b, 4, 0, -EHWPOISON);
+		if (how == POISON_PUNCH)
+			KUNIT_EXPECT_EQ(test, gmt_falloc(file, punch, 0, HNR), 0);
+		else
+			__fput_sync(file);
+		goto freed;
+	}
+
+	/* It tries again while memory_failure()'s reference was on it. */
+	for (i = 0; i < 10 && nr_large(file); i++)
+		flush_delayed_work(&gm->poison_work);
+	KUNIT_EXPECT_EQ(test, nr_large(file), 0);
+	/* Told once per try. */
+	KUNIT_EXPECT_GE(test, fb->nr_ev, 2);
+	KUNIT_EXPECT_EQ(test, fb->nr_ev % 2, 0);
+	for (ev = 0; ev < min(fb->nr_ev, MAX_EVENTS); ev++)
+		gmt_expect_event(test, ev, ev % 2 ? EV_END : EV_BEGIN, &b, 0, HNR);
+	for (i = 0; i < HNR; i++) {
+		folio = gmt_cached_folio(test, file, i);
+		KUNIT_EXPECT_EQ_MSG(test, folio_order(folio), 0, "page %lu", i);
+		KUNIT_EXPECT_PTR_EQ_MSG(test, folio->private, gm, "page %lu", i);
+		KUNIT_EXPECT_EQ_MSG(test, folio_test_checked(folio), nodm,
+				    "page %lu", i);
+		folio_put(folio);
+	}
+	gmt_expect_get_error(test, &b, 5, 0, -EHWPOISON);
+	gmt_expect_get_error(test, &b, 4, 0, 0);
+	if (!nodm) {
+		KUNIT_EXPECT_TRUE(test, gmt_holds(test, file, 4, 0x44));
+		KUNIT_EXPECT_TRUE(test, gmt_holds(test, file, 6, 0x66));
+	}
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages_no_direct_map(),
+			base_nodm + (nodm ? HNR : 0));
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, punch, 0, HNR), 0);
+
+freed:
+	/* Split before it was freed: 512 folios of one page. */
+	KUNIT_EXPECT_EQ(test, fb->frees, HNR);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages_no_direct_map(), base_nodm);
+	/* Gone from the file: the page can be unpoisoned (not reused). */
+	KUNIT_EXPECT_EQ(test, unpoison_memory(pfn), 0);
+	guestmem_unbind(&b);
+	if (how != POISON_CLOSE)
+		__fput_sync(file);
+}
+
+static void guestmem_test_huge_memory_failure(struct kunit *test)
+{
+	huge_memory_failure(test, 0, POISON_WORK);
+}
+
+static void guestmem_test_huge_memory_failure_no_direct_map(struct kunit *test)
+{
+	if (!(guestmem_supported_flags() & GUESTMEM_F_NO_DIRECT_MAP))
+		kunit_skip(test, "the direct map cannot be changed on this system");
+	huge_memory_failure(test, GUESTMEM_F_NO_DIRECT_MAP, POISON_WORK);
+}
+
+static void guestmem_test_huge_memory_failure_punch(struct kunit *test)
+{
+	huge_memory_failure(test, 0, POISON_PUNCH);
+}
+
+static void guestmem_test_huge_memory_failure_close(struct kunit *test)
+{
+	huge_memory_failure(test, 0, POISON_CLOSE);
+}
+
+/*
+ * A poisoned huge folio that still would not split when it is truncated
+ * (a reference held all along) does not go back to the page allocator
+ * whole: ->free_folio() keeps it, and the counters of the file and the
+ * library are back all the same.
+ */
+static void guestmem_test_huge_memory_failure_kept(struct kunit *test)
+{
+	const int punch = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE;
+	unsigned long base = guestmem_nr_pages();
+	struct fake_backend *fb = test->priv;
+	struct guestmem_binding b;
+	struct guestmem *gm;
+	struct folio *folio;
+	struct file *file;
+
+	file = create_huge(test, 0, HNR);
+	gm = GUESTMEM_I(file_inode(file));
+	gmt_bind(test, file, &b, &fake_ops_a, 0, HNR);
+	gmt_fill(test, &b, 0, 0x11);
+	folio = gmt_cached_folio(test, file, 0);
+	KUNIT_ASSERT_EQ(test, folio_order(folio), HPAGE_PMD_ORDER);
+
+	KUNIT_EXPECT_EQ(test, memory_failure(folio_pfn(folio) + 7, MF_SW_SIMULATED),
+			-EHWPOISON);
+	cancel_delayed_work_sync(&gm->poison_work);
+	KUNIT_EXPECT_EQ(test, gmt_falloc(file, punch, 0, HNR), 0);
+	KUNIT_EXPECT_EQ(test, file->f_mapping->nrpages, 0);
+	KUNIT_EXPECT_EQ(test, fb->frees, HNR);
+	KUNIT_EXPECT_EQ(test, guestmem_nr_pages(), base);
+	KUNIT_EXPECT_EQ(test, nr_large(file), 0);
+	/* Ours and the one ->free_folio() keeps: never freed. */
+	KUNIT_EXPECT_EQ(test, folio_ref_count(folio), 2);
+	KUNIT_EXPECT_NULL(test, folio->mapping);
+	folio_put(folio);
+
+	guestmem_unbind(&b);
+	__fput_sync(file);
+}
+#else
+static void guestmem_test_huge_memory_failure(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_MEMORY_FAILURE");
+}
+
+static void guestmem_test_huge_memory_failure_no_direct_map(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_MEMORY_FAILURE");
+}
+
+static void guestmem_test_huge_memory_failure_punch(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_MEMORY_FAILURE");
+}
+
+static void guestmem_test_huge_memory_failure_close(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_MEMORY_FAILURE");
+}
+
+static void guestmem_test_huge_memory_failure_kept(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_MEMORY_FAILURE");
+}
+#endif
+
 static struct kunit_case guestmem_huge_cases[] = {
 	KUNIT_CASE(guestmem_test_huge_alloc),
 	KUNIT_CASE(guestmem_test_huge_fallback),
@@ -402,6 +627,12 @@ static struct kunit_case guestmem_huge_cases[] = {
 	KUNIT_CASE(guestmem_test_huge_pinned),
 	KUNIT_CASE(guestmem_test_huge_punch_part),
 	KUNIT_CASE(guestmem_test_huge_no_direct_map),
+	KUNIT_CASE(guestmem_test_huge_foreign_split),
+	KUNIT_CASE(guestmem_test_huge_memory_failure),
+	KUNIT_CASE(guestmem_test_huge_memory_failure_no_direct_map),
+	KUNIT_CASE(guestmem_test_huge_memory_failure_punch),
+	KUNIT_CASE(guestmem_test_huge_memory_failure_close),
+	KUNIT_CASE(guestmem_test_huge_memory_failure_kept),
 	{}
 };
 

@@ -12,7 +12,8 @@
  * Locking: the mapping's invalidate_lock protects the list of bindings and
  * the shared/private state, and serialises everything that removes folios
  * or changes their state (exclusive: punch hole, conversion, bind, unbind,
- * release) against what adds them (shared: fallocate, a host fault).  It
+ * release, the split of a poisoned large folio by guestmem.poison_work)
+ * against what adds them (shared: fallocate, a host fault).  It
  * is the outermost guestmem lock but for mmap_lock, which a host fault
  * holds when it takes it; callbacks run under it.  Below it come the
  * backends' own locks (taken in the invalidation callbacks) and the folio
@@ -31,7 +32,9 @@
 #include <linux/list.h>
 #include <linux/mempolicy.h>
 #include <linux/pagemap.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 
 struct folio;
 struct page;
@@ -66,6 +69,22 @@ struct vm_area_struct;
  * @splitting: Splits of a large folio of the file in progress; a lookup
  *	that finds a folio without its owner pointer while it is raised
  *	waits for it to drop (see huge.c).
+ * @split_folio: The large folio the library is splitting now, the one
+ *	split that ->release_folio() lets through (see huge.c); written
+ *	under the invalidate lock held exclusive and that folio's lock.
+ * @poison_lock: Protects @poison_start and @poison_end.
+ * @poison_start: First page, and @poison_end the page after the last, of
+ *	the range that memory failures left to @poison_work; ULONG_MAX and
+ *	0 while there is none.
+ * @poison_work: Tells the backends about poisoned pages, and splits a
+ *	large folio with a poisoned page, where memory_failure() could not
+ *	(see file.c); cancelled in the inode's eviction.
+ * @poison_tries: How many times in a row @poison_work found a poisoned
+ *	large folio that would not split yet; under @poison_lock, and back
+ *	to 0 whenever a memory failure leaves a new range.
+ * @poisoned_large: Set for good once memory_failure() could not split a
+ *	large folio of the file; a punch hole and the release then split
+ *	such folios before they truncate (guestmem_split_poisoned_wait()).
  * @policy: The NUMA policy of the file's pages (policy.c), with its own
  *	lock; freed with the inode.
  * @ahead_next: The page after the last window a lookup allocated, and
@@ -85,6 +104,13 @@ struct guestmem {
 	atomic_long_t nr_large;
 	atomic_long_t nr_huge_fallbacks;
 	atomic_t splitting;
+	struct folio *split_folio;
+	spinlock_t poison_lock;	/* for poison_start, poison_end */
+	pgoff_t poison_start;
+	pgoff_t poison_end;
+	struct delayed_work poison_work;
+	unsigned int poison_tries;
+	bool poisoned_large;
 	struct shared_policy policy;
 	pgoff_t ahead_next;
 	unsigned int ahead_nr;
@@ -197,6 +223,16 @@ int guestmem_split_edges(struct guestmem *gm, pgoff_t start, pgoff_t end,
 			 pgoff_t *busy);
 void guestmem_punch_range(struct guestmem *gm, pgoff_t start, pgoff_t end);
 void guestmem_split_for_host(struct guestmem *gm, pgoff_t index);
+int guestmem_split_poisoned(struct guestmem *gm, pgoff_t start, pgoff_t end);
+void guestmem_split_poisoned_wait(struct guestmem *gm, pgoff_t start,
+				  pgoff_t end);
+
+/*
+ * How often, and how far apart, the library tries to split a large folio
+ * with a poisoned page while someone else holds a reference to it.
+ */
+#define GUESTMEM_POISON_TRIES		50
+#define GUESTMEM_POISON_DELAY_MS	20
 void __init guestmem_huge_debugfs_init(struct dentry *dir);
 
 /* direct_map.c */
