@@ -42,7 +42,6 @@
 #define MODDIR		"/lib/modules"
 #define GMEM_SIZE	(64UL << 10)
 #define GMEM_FLAGS	(GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED)
-#define GUEST_PORT	0x10
 
 /* The vendor module that is loaded: kvm_amd or kvm_intel, or NULL. */
 static const char *vendor_module(void)
@@ -166,22 +165,6 @@ static bool refcnt_becomes(const char *name, long want)
 	return false;
 }
 
-#ifdef __x86_64__
-/*
- * A guest in real mode whose code is at guest address 0 in a gmem-only
- * memslot: it stores 0x600d at 0x1000 (the same file), reads it back,
- * reports it with "out %ax, $GUEST_PORT" and halts.
- */
-static const unsigned char guest_code[] = {
-	0xb8, 0x0d, 0x60,		/* mov $0x600d, %ax */
-	0xa3, 0x00, 0x10,		/* mov %ax, 0x1000 */
-	0x31, 0xc0,			/* xor %ax, %ax */
-	0xa1, 0x00, 0x10,		/* mov 0x1000, %ax */
-	0xe7, GUEST_PORT,		/* out %ax, $GUEST_PORT */
-	0xf4,				/* hlt */
-};
-#endif
-
 TEST_F(modules, unload_refused_while_open)
 {
 	long base_refs, refs;
@@ -225,37 +208,23 @@ TEST_F(modules, unload_refused_while_open)
 }
 
 #ifdef __x86_64__
-/* Runs guest_code from guest address 0 of @m, bound at 0 in @vm. */
+/*
+ * Runs the real-mode guest of guestmem_util.h from guest address 0 of @m,
+ * bound at 0 in @vm: it stores 0x600d at 0x1000 (the same file), reads it
+ * back and reports it.
+ */
 static void run_guest(struct __test_metadata *_metadata, int kvm, int vm, char *m)
 {
-	struct kvm_sregs sregs;
-	struct kvm_regs regs;
 	struct kvm_run *run;
-	__u16 word = 0;
+	uint32_t word = 0;
 	int vcpu;
 
-	memcpy(m, guest_code, sizeof(guest_code));
+	memcpy(m, gmu_x86_rm_code, sizeof(gmu_x86_rm_code));
 	vcpu = gmu_create_vcpu(kvm, vm, 0, &run, die);
-	ASSERT_EQ(0, ioctl(vcpu, KVM_GET_SREGS, &sregs));
-	sregs.cs.base = 0;
-	sregs.cs.selector = 0;
-	sregs.ds.base = 0;
-	sregs.ds.selector = 0;
-	ASSERT_EQ(0, ioctl(vcpu, KVM_SET_SREGS, &sregs));
-	memset(&regs, 0, sizeof(regs));
-	regs.rip = 0;
-	regs.rflags = 0x2;
-	ASSERT_EQ(0, ioctl(vcpu, KVM_SET_REGS, &regs));
-
-	ASSERT_EQ(0, ioctl(vcpu, KVM_RUN, 0)) TH_LOG("KVM_RUN: %s", strerror(errno));
-	ASSERT_EQ(KVM_EXIT_IO, run->exit_reason);
-	ASSERT_EQ(GUEST_PORT, run->io.port);
-	ASSERT_EQ(2, run->io.size);
-	memcpy(&word, (char *)run + run->io.data_offset, 2);
+	ASSERT_EQ(0, gmu_x86_run(vcpu, run, GMU_X86_STORE, 0x1000, 0x600d, &word))
+		TH_LOG("KVM_RUN: %s, exit reason %u", strerror(errno), run->exit_reason);
 	ASSERT_EQ(0x600d, word);
-	ASSERT_EQ(0, ioctl(vcpu, KVM_RUN, 0));
-	ASSERT_EQ(KVM_EXIT_HLT, run->exit_reason);
-	ASSERT_EQ(0x600d, *(__u16 *)(m + 0x1000));
+	ASSERT_EQ(0x600d, *(uint32_t *)(m + 0x1000));
 	ASSERT_EQ(0, munmap(run, ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0)));
 	ASSERT_EQ(0, close(vcpu));
 }

@@ -1943,6 +1943,22 @@ static char *guest_create_mapped(struct __test_metadata *_metadata, FIXTURE_DATA
 }
 
 /*
+ * Makes the first @n pages of the file shared and writes @base + i at the
+ * start of page i through the host mapping @m.  Returns 0, or -1 with
+ * errno from the conversion.
+ */
+static int fill_shared(FIXTURE_DATA(bind) * self, char *m, int n, __u32 base)
+{
+	int i;
+
+	if (gmem_convert(self->gmem, 0, n * self->page, false, 0, NULL))
+		return -1;
+	for (i = 0; i < n; i++)
+		*(__u32 *)(m + i * self->page) = base + i;
+	return 0;
+}
+
+/*
  * In-place conversion with a guest (seeds 003 and 004): the host fills a
  * shared range through mmap, converts it to private, the guest reads the
  * same bytes and writes new ones, the range is converted back and the host
@@ -1963,9 +1979,7 @@ TEST_F(bind, guest_convert)
 		return;
 	ASSERT_TRUE(touch_bus(m, false, 0));
 
-	ASSERT_EQ(0, gmem_convert(self->gmem, 0, n * self->page, false, 0, NULL));
-	for (i = 0; i < n; i++)
-		*(__u32 *)(m + i * self->page) = 0x600d0000 + i;
+	ASSERT_EQ(0, fill_shared(self, m, n, 0x600d0000));
 	ASSERT_EQ(0, gmem_convert(self->gmem, 0, n * self->page, true, 0, NULL));
 	for (i = 0; i < n; i++)
 		ASSERT_TRUE(touch_bus(m + i * self->page, false, 0)) TH_LOG("page %d", i);
@@ -2049,9 +2063,7 @@ TEST_F(bind, guest_hwpoison)
 	m = guest_create_mapped(_metadata, self, variant, &g);
 	if (!m)
 		return;
-	ASSERT_EQ(0, gmem_convert(self->gmem, 0, 4 * self->page, false, 0, NULL));
-	for (i = 0; i < 4; i++)
-		*(__u32 *)(m + i * self->page) = 0x9a9e0000 + i;
+	ASSERT_EQ(0, fill_shared(self, m, 4, 0x9a9e0000));
 	if (variant->gmem_flags & GUEST_MEMFD_FLAG_NO_DIRECT_MAP) {
 		ASSERT_ERR(EFAULT, madvise(m + self->page, self->page, MADV_HWPOISON));
 		ASSERT_EQ(0x9a9e0001, *(__u32 *)(m + self->page));
