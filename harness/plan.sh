@@ -3,7 +3,8 @@
 # plan.sh: sourced by harness/test.sh and harness/stress.sh, after lib.sh.
 # Timed phases, harness failures that count as failed tests, and the
 # booting of a test plan with resumption after a hang.  The caller sets
-# "counts" (the file of "passed failed skipped" lines) and t_start.
+# "logs" (the log directory) and "counts" (the file of "passed failed
+# skipped" lines), then calls plan_start.
 
 phases=
 
@@ -15,6 +16,17 @@ phase() {
 	"$@" || rc=$?
 	phases="$phases$(printf '%-32s %4ss' "$name" $(($(now) - t0)))\n"
 	return $rc
+}
+
+# The opening of a run: an empty counts file, the start time, then the
+# packages and the kernel tree, as phases so that a cold run shows where
+# its time went.
+plan_start() {
+	mkdir -p "$logs"
+	: > "$counts"
+	t_start=$(now)
+	phase "deps (apt-get)" "$TOP/harness/deps.sh" || die "could not install the packages"
+	phase "source tree" "$TOP/harness/prepare-tree.sh" || die "could not prepare the kernel tree"
 }
 
 # Failures of the harness itself (a build that breaks, a missing tool)

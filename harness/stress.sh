@@ -27,13 +27,8 @@
 arch=x86_64
 logs=$BUILD/logs
 counts=$BUILD/logs/counts-stress
-mkdir -p "$logs"
-: > "$counts"
-t_start=$(now)
 . "$TOP/harness/plan.sh"
-
-phase "deps (apt-get)" "$TOP/harness/deps.sh" || die "could not install the packages"
-phase "source tree" "$TOP/harness/prepare-tree.sh" || die "could not prepare the kernel tree"
+plan_start
 
 initrd=$BUILD/obj/initramfs-$arch-stress.cpio
 run_stress() {

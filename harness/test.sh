@@ -12,15 +12,8 @@
 arches=${*:-x86_64 arm64}
 logs=$BUILD/logs
 counts=$BUILD/logs/counts
-mkdir -p "$logs"
-: > "$counts"
-t_start=$(now)
 . "$TOP/harness/plan.sh"
-
-# Installing what is missing and laying out the tree are phases too, so a
-# cold run shows where its time went.
-phase "deps (apt-get)" "$TOP/harness/deps.sh" || die "could not install the packages"
-phase "source tree" "$TOP/harness/prepare-tree.sh" || die "could not prepare the kernel tree"
+plan_start
 
 # test-parser.sh adds its own counts, failures included.
 phase "parser self-test" "$TOP/harness/test-parser.sh" "$counts" || true
