@@ -568,12 +568,19 @@ static void fi_convert_test(struct __test_metadata *_metadata, FIXTURE_DATA(fi) 
 	fi_no_leak(_metadata, self);
 }
 
-TEST_F(fi, convert_to_private)
+/*
+ * Each injection point repopulates the whole file and, after a failure,
+ * touches and checks every page of it: on a 2 MiB file, under KASAN on a
+ * busy machine, the huge variant of convert_to_shared took more than the
+ * harness's default 30 s (make stress, 2026-12-07), so both conversions
+ * get 300.
+ */
+TEST_F_TIMEOUT(fi, convert_to_private, 300)
 {
 	fi_convert_test(_metadata, self, variant, true);
 }
 
-TEST_F(fi, convert_to_shared)
+TEST_F_TIMEOUT(fi, convert_to_shared, 300)
 {
 	fi_convert_test(_metadata, self, variant, false);
 }
